@@ -1,0 +1,20 @@
+/* fwseal: one binary for every operator task. Each subcommand lives in its own file. */
+#include <string.h>
+#include "cli.h"
+
+static const cli_cmd commands[] = {
+    {"key", "generate and inspect signing keys", cmd_key},
+    {"sign", "sign a file (in-toto Statement in a DSSE envelope)", cmd_sign},
+    {"verify", "verify a file against its DSSE envelope", cmd_verify},
+    {"log", "the transparency ledger: init, append, prove, verify, witness, monitor", cmd_log},
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+        printf("fwseal %s\n", FWS_VERSION);
+        return CLI_OK;
+    }
+    return cli_dispatch("", commands, argc, argv);
+}
