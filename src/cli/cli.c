@@ -53,3 +53,65 @@ int cli_dispatch(const char *group, const cli_cmd *cmds, int argc, char **argv)
     }
     return cli_usage_error(group, "unknown command '%s'", argv[1]);
 }
+
+#include <errno.h>
+#include <stdlib.h>
+#include <jansson.h>
+#include "fwseal/json.h"
+
+fws_err cli_load_private_key(const char *path, const char *passfile, fws_key **out, fws_errbuf *eb)
+{
+    fws_passphrase pp;
+    int is_private = 0;
+    fws_err err = fws_key_file_kind(path, &is_private, eb);
+    if (err != FWS_OK)
+        return err;
+    if (!is_private)
+        return fws_errf(eb, FWS_ERR_KEY_TYPE, "%s: holds a public key; a private key is needed",
+                        path);
+    err = fws_passphrase_get(passfile, 0, "passphrase for the private key: ", &pp, eb);
+    if (err != FWS_OK)
+        return err;
+    err = fws_key_load_private(path, &pp, out, eb);
+    fws_passphrase_wipe(&pp);
+    return err;
+}
+
+fws_err cli_parse_size(const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || text[0] == '-')
+        return FWS_ERR_USAGE;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    else if (*end != '\0')
+        return FWS_ERR_USAGE;
+    if (shift != 0 && end[1] != '\0')
+        return FWS_ERR_USAGE;
+    if (v > (UINT64_MAX >> shift))
+        return FWS_ERR_USAGE;
+    *out = (uint64_t)v << shift;
+    return FWS_OK;
+}
+
+int cli_print_json(json_t *s)
+{
+    char *text = NULL;
+    size_t len = 0;
+    fws_err err = fws_json_pretty(s, &text, &len);
+    json_decref(s);
+    if (err != FWS_OK) {
+        fprintf(stderr, "fwseal: cannot encode JSON output: %s\n", fws_strerror(err));
+        return CLI_ERROR;
+    }
+    fwrite(text, 1, len, stdout);
+    free(text);
+    return CLI_OK;
+}

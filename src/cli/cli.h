@@ -36,3 +36,19 @@ int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 
 #endif
+
+/* ---- helpers shared by commands ---- */
+#include <stdint.h>
+#include "fwseal/crypto.h"
+
+/* Default cap on an image or artifact a command hashes (--max-size raises it). */
+#define CLI_IMAGE_MAX_DEFAULT (2ull * 1024 * 1024 * 1024)
+
+/* Loads a private key, taking the passphrase from FWSEAL_PASSPHRASE, passfile or the terminal. */
+fws_err cli_load_private_key(const char *path, const char *passfile, fws_key **out,
+                             fws_errbuf *eb) FWS_MUST_CHECK;
+/* Parses a byte count with an optional K, M, G suffix (powers of 1024). */
+fws_err cli_parse_size(const char *text, uint64_t *out) FWS_MUST_CHECK;
+/* Writes s as a JSON document on stdout (pretty, sorted keys); steals the reference. */
+struct json_t;
+int cli_print_json(struct json_t *s);
