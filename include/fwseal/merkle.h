@@ -76,8 +76,9 @@ fws_err fws_merkle_verify_inclusion(const fws_hash_ops *ops, uint64_t index, uin
                                     const uint8_t root[FWS_MERKLE_HASH_LEN]) FWS_MUST_CHECK;
 
 /* FWS_OK when proof shows that the tree of size1 leaves with root1 is a prefix of the tree of
- * size2 leaves with root2. Follows RFC 9162 2.1.4.2: size1 == size2 needs an empty proof and
- * equal roots; size1 == 0 needs an empty proof (and root1 is the empty root, checked);
+ * size2 leaves with root2. Follows RFC 9162 2.1.4.2, where 0 < size1: size1 == 0 is always
+ * FWS_ERR_PROOF (a proof from the empty tree proves nothing; callers treat the empty tree as
+ * trivially consistent themselves), size1 == size2 needs an empty proof and equal roots,
  * size1 > size2 is always rejected. FWS_ERR_PROOF on any failure. */
 fws_err fws_merkle_verify_consistency(const fws_hash_ops *ops, uint64_t size1, uint64_t size2,
                                       const uint8_t root1[FWS_MERKLE_HASH_LEN],

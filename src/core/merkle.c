@@ -181,20 +181,6 @@ fws_err fws_merkle_verify_inclusion(const fws_hash_ops *ops, uint64_t index, uin
     return fws_ct_eq(got, root, HLEN) ? FWS_OK : FWS_ERR_PROOF;
 }
 
-/* The trivial cases of RFC 9162 2.1.4.2: equal sizes and an empty first tree. */
-static fws_err consistency_trivial(const fws_hash_ops *ops, uint64_t size1, uint64_t size2,
-                                   const uint8_t *root1, const uint8_t *root2, size_t n)
-{
-    uint8_t empty[HLEN];
-
-    if (n != 0)
-        return FWS_ERR_PROOF;
-    if (size1 == size2)
-        return fws_ct_eq(root1, root2, HLEN) ? FWS_OK : FWS_ERR_PROOF;
-    empty_root(ops, empty);
-    return fws_ct_eq(root1, empty, HLEN) ? FWS_OK : FWS_ERR_PROOF;
-}
-
 fws_err fws_merkle_verify_consistency(const fws_hash_ops *ops, uint64_t size1, uint64_t size2,
                                       const uint8_t root1[FWS_MERKLE_HASH_LEN],
                                       const uint8_t root2[FWS_MERKLE_HASH_LEN],
@@ -204,10 +190,10 @@ fws_err fws_merkle_verify_consistency(const fws_hash_ops *ops, uint64_t size1, u
 
     if (!ops_ok(ops) || root1 == NULL || root2 == NULL || (proof == NULL && n > 0))
         return FWS_ERR_ARG;
-    if (size1 > size2)
+    if (size1 == 0 || size1 > size2)
         return FWS_ERR_PROOF;
-    if (size1 == size2 || size1 == 0)
-        return consistency_trivial(ops, size1, size2, root1, root2, n);
+    if (size1 == size2)
+        return n == 0 && fws_ct_eq(root1, root2, HLEN) ? FWS_OK : FWS_ERR_PROOF;
     if (n == 0 || n > FWS_MERKLE_MAX_PROOF || n != fws_merkle_consistency_len(size1, size2))
         return FWS_ERR_PROOF;
 
@@ -398,6 +384,8 @@ fws_err fws_merkle_range_append_subtree(fws_merkle_range *r, const fws_hash_ops 
     count++;
     for (unsigned lvl = level; lvl < 64 && ((r->size >> lvl) & 1u) != 0; lvl++) {
         node_hash(ops, r->hashes[count - 2], r->hashes[count - 1], r->hashes[count - 2]);
+        for (size_t j = 0; j < HLEN; j++)
+            r->hashes[count - 1][j] = 0; /* unused slots stay zero: equal ranges are equal bytes */
         count--;
     }
     r->size += add;
