@@ -20,9 +20,16 @@
 extern "C" {
 #endif
 
+/* Hard ceiling on nesting: a max_depth above it is treated as this value (the pre-scan keeps a
+ * fixed stack of this many levels), and the encoders refuse deeper trees. */
+#define FWS_JSON_MAX_DEPTH 256u
+
+/* Hard ceiling on the output of fws_json_canonical (bytes, NUL excluded). */
+#define FWS_JSON_ENCODE_MAX ((size_t)1 << 28)
+
 typedef struct fws_json_limits {
     size_t max_bytes;   /* whole document */
-    unsigned max_depth; /* nesting of arrays and objects */
+    unsigned max_depth; /* nesting of arrays and objects (at most FWS_JSON_MAX_DEPTH) */
     size_t max_string;  /* bytes in one string (keys included), after unescaping */
     size_t max_members; /* elements in one array or members in one object */
 } fws_json_limits;
@@ -35,23 +42,34 @@ enum {
     FWS_JSON_NO_FLOATS = 1u << 1, /* reject numbers with fractions or exponents */
 };
 
-/* Parses unverified bytes. On success *out is a new reference. Errors: FWS_ERR_TOO_BIG (a cap),
- * FWS_ERR_FORMAT (syntax, invalid UTF-8, duplicate key; eb names the byte offset),
- * FWS_ERR_NOT_CANONICAL (valid JSON but not canonical, with FWS_JSON_CANONICAL). */
+/* Parses unverified bytes (RFC 8259 JSON; any value at the top level; no byte order mark). On
+ * success *out is a new reference. limits NULL means fws_json_default_limits. Raw control bytes
+ * inside strings are accepted, because the canonical form writes them unescaped; strings may
+ * hold U+0000 (object keys may not). Integers must fit in int64_t. FWS_JSON_CANONICAL implies
+ * FWS_JSON_NO_FLOATS. Errors: FWS_ERR_TOO_BIG (a cap), FWS_ERR_FORMAT (syntax, invalid UTF-8,
+ * duplicate key, integer beyond 64 bits, a real with FWS_JSON_NO_FLOATS; eb names the byte
+ * offset), FWS_ERR_NOT_CANONICAL (valid JSON but not canonical, with FWS_JSON_CANONICAL: eb
+ * names the first byte that differs from the canonical encoding), FWS_ERR_ARG. */
 fws_err fws_json_parse(const uint8_t *unverified, size_t len, unsigned flags,
                        const fws_json_limits *limits, json_t **out, fws_errbuf *eb) FWS_MUST_CHECK;
 
-/* Encodes a value canonically into a malloc'd buffer (NUL-terminated, len excludes the NUL).
- * FWS_ERR_FORMAT for a real number or a string that is not valid UTF-8. */
+/* Encodes a value canonically into a malloc'd buffer (NUL-terminated, len excludes the NUL;
+ * strings holding U+0000 put a raw NUL byte in the output, so use len). FWS_ERR_FORMAT for a
+ * real number or a string or key that is not valid UTF-8; FWS_ERR_TOO_BIG past
+ * FWS_JSON_ENCODE_MAX bytes or FWS_JSON_MAX_DEPTH levels. */
 fws_err fws_json_canonical(const json_t *value, char **out, size_t *len) FWS_MUST_CHECK;
 
-/* Pretty, deterministic output for people (sorted keys, 2-space indent, trailing newline). */
+/* Pretty, deterministic output for people (sorted keys, 2-space indent, trailing newline;
+ * reals are allowed here). FWS_ERR_FORMAT when jansson cannot encode the value. */
 fws_err fws_json_pretty(const json_t *value, char **out, size_t *len) FWS_MUST_CHECK;
 
 /* 1 if the bytes are valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int fws_utf8_valid(const uint8_t *s, size_t len);
 
-/* Typed accessors that fill eb with the path when a field is missing or of the wrong type. */
+/* Typed accessors: FWS_ERR_SCHEMA with eb naming the field when obj is not an object, the field
+ * is missing ("missing field \"x\"") or of the wrong type ("field \"x\" must be a string").
+ * Returned objects, arrays and strings are borrowed from obj. get_string refuses a string that
+ * holds U+0000 (C would see it cut short); get_int refuses reals. */
 fws_err fws_json_get_string(const json_t *obj, const char *key, const char **out,
                             fws_errbuf *eb) FWS_MUST_CHECK;
 fws_err fws_json_get_int(const json_t *obj, const char *key, int64_t *out,
