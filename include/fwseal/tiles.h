@@ -166,6 +166,28 @@ fws_err fws_tlog_consistency_proof(fws_tlog *t, uint64_t size1, uint64_t size2,
                                    uint8_t proof[][FWS_MERKLE_HASH_LEN], size_t cap, size_t *n,
                                    fws_errbuf *eb) FWS_MUST_CHECK;
 
+/* ---- auditing a whole log ----------------------------------------------------------------- */
+
+typedef struct fws_tlog_audit {
+    uint64_t tree_size;
+    uint64_t entries;                  /* entries hashed and compared with their level-0 tile */
+    uint64_t bundles;                  /* entry bundles read */
+    uint64_t tiles;                    /* hash tiles checked, all levels */
+    unsigned levels;                   /* tile levels the tree has */
+    uint8_t root[FWS_MERKLE_HASH_LEN]; /* the root recomputed from the entries */
+} fws_tlog_audit;
+
+/* Recomputes the tree of tree_size entries from its tiles: every entry bundle is hashed and
+ * compared with its level-0 tile, every tile at level 1 and above is compared with the hashes
+ * of the full tiles below it, and the root recomputed from the entries (and the one read from
+ * the upper tiles) must equal root. Errors name the first problem: FWS_ERR_DIGEST (a tile
+ * hash that disagrees with what is below it), FWS_ERR_LENGTH (a tile or bundle of the wrong
+ * width), FWS_ERR_PROOF (the root differs), FWS_ERR_NOT_FOUND (a missing tile). out (optional)
+ * receives the counts on success. */
+fws_err fws_tlog_audit_tiles(fws_tlog *t, uint64_t tree_size,
+                             const uint8_t root[FWS_MERKLE_HASH_LEN], fws_tlog_audit *out,
+                             fws_errbuf *eb) FWS_MUST_CHECK;
+
 #ifdef __cplusplus
 }
 #endif
