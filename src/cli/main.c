@@ -7,6 +7,8 @@ static const cli_cmd commands[] = {
     {"sign", "sign a file (in-toto Statement in a DSSE envelope)", cmd_sign},
     {"verify", "verify a file against its DSSE envelope", cmd_verify},
     {"log", "the transparency ledger: init, append, prove, verify, witness, monitor", cmd_log},
+    {"tuf-client", "TUF client: init, refresh, download (conformance-suite protocol)",
+     cmd_tuf_client},
     {NULL, NULL, NULL},
 };
 
