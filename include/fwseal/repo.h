@@ -34,7 +34,7 @@ extern "C" {
 #define FWS_REPO_MAX_METADATA (32u * 1024 * 1024) /* bytes of one metadata file we read */
 #define FWS_REPO_MAX_TARGET_NAME 512              /* bytes of a target name */
 #define FWS_REPO_MAX_FIELD 128                    /* product, version, file name component */
-#define FWS_REPO_MAX_CHANGELOG (64u * 1024)       /* bytes of a changelog */
+#define FWS_REPO_MAX_CHANGELOG 4096u              /* bytes of a changelog (a ledger text) */
 #define FWS_REPO_MAX_SBOM (16u * 1024 * 1024)     /* bytes of an SBOM */
 #define FWS_REPO_MAX_BIT_LENGTH 14                /* at most 16384 hashed bins */
 #define FWS_REPO_MAX_REFS 16                      /* extra key references on a command line */

@@ -199,4 +199,65 @@ json_t *repo_index_find(json_t *index, const char *product, const char *version)
 /* The highest security counter of a product's releases; 0 when it has none (*found 0). */
 uint64_t repo_index_max_counter(json_t *index, const char *product, int *found);
 
+/* ---- release_add.c / release_publish.c ---------------------------------------------------- */
+
+struct fws_release_plan {
+    fws_release_req req;
+    char target[FWS_REPO_MAX_TARGET_NAME + 1];
+    char dir[PATH_MAX]; /* targets/<product>/<version> */
+    uint8_t sha256[FWS_SHA256_LEN], sha512[FWS_SHA512_LEN];
+    uint64_t length;
+    char *changelog;
+    uint8_t *sbom, *prov;
+    size_t sbom_len, prov_len;
+    char nonce[33];
+    repo_state st;
+    repo_keyring kr;
+    repo_signer_set targets_signers;
+    json_t *index;
+};
+
+/* ---- release_check.c ---------------------------------------------------------------------- */
+
+#define RELEASE_PRODUCT_MAX 63 /* so that "product/version" fits a ledger identifier */
+#define RELEASE_VERSION_MAX 64
+
+/* Checks names and lists and builds the target name "<product>/<version>/<image file name>". */
+fws_err release_check_request(const fws_release_req *r, char target[FWS_REPO_MAX_TARGET_NAME + 1],
+                              fws_errbuf *eb) FWS_MUST_CHECK;
+/* Reads a changelog: 1..FWS_REPO_MAX_CHANGELOG bytes of UTF-8, no control characters but
+ * newline and tab. */
+fws_err release_read_changelog(const char *path, char **out, fws_errbuf *eb) FWS_MUST_CHECK;
+/* A given provenance: a DSSE envelope with at least one signature over an in-toto Statement v1
+ * whose subjects include the image's SHA-256 and whose predicate is SLSA Provenance v1. */
+fws_err release_check_provenance(const char *path, const uint8_t *unverified, size_t len,
+                                 const uint8_t sha256[FWS_SHA256_LEN],
+                                 fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* ---- release_provenance.c ----------------------------------------------------------------- */
+
+/* An in-toto Statement v1 about the image (subject: the target name and SHA-256) with an SLSA
+ * Provenance v1 predicate describing this manual release, in a DSSE envelope signed by set. */
+fws_err release_make_provenance(const fws_release_req *r, const char *target,
+                                const uint8_t sha256[FWS_SHA256_LEN], const char *origin,
+                                const repo_signer_set *set, char **out, size_t *len,
+                                fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* ---- release_files.c ---------------------------------------------------------------------- */
+
+/* Copies src into a new temporary file in dir while hashing what it copies (the bytes that
+ * will be published), at most max bytes; the temporary file is recorded in undo. */
+fws_err release_stage_copy(const char *src, const char *dir, uint64_t max, char tmp[PATH_MAX],
+                           uint8_t sha256[FWS_SHA256_LEN], uint8_t sha512[FWS_SHA512_LEN],
+                           uint64_t *len, repo_undo *undo, fws_errbuf *eb) FWS_MUST_CHECK;
+/* Writes bytes to a new temporary file in dir (recorded in undo). */
+fws_err release_stage_bytes(const void *data, size_t len, const char *dir, char tmp[PATH_MAX],
+                            repo_undo *undo, fws_errbuf *eb) FWS_MUST_CHECK;
+/* Gives a staged file its consistent-snapshot names in dir, <sha256>.<name> and
+ * <sha512>.<name> (hard links; names already present are kept), then removes the temporary
+ * name. New names are recorded in undo. */
+fws_err release_place(const char *tmp, const char *dir, const char *name,
+                      const uint8_t sha256[FWS_SHA256_LEN], const uint8_t sha512[FWS_SHA512_LEN],
+                      repo_undo *undo, fws_errbuf *eb) FWS_MUST_CHECK;
+
 #endif
