@@ -26,6 +26,9 @@ fws_err crypto_pkey_type(const EVP_PKEY *pkey, fws_key_type *out, fws_errbuf *eb
 fws_err crypto_pkey_from_raw_public(fws_key_type type, const uint8_t *raw, size_t len,
                                     EVP_PKEY **out);
 
+/* 1 when a raw Ed25519 public key encodes a point of small order (refused everywhere). */
+int crypto_ed25519_small_order(const uint8_t pub[32]);
+
 /* Verifies with a bare EVP_PKEY of the given type: FWS_OK or FWS_ERR_SIGNATURE. */
 fws_err crypto_pkey_verify(EVP_PKEY *pkey, fws_key_type type, const uint8_t *msg, size_t len,
                            const uint8_t *sig, size_t sig_len);

@@ -40,6 +40,14 @@ fws_err crypto_pkey_type(const EVP_PKEY *pkey, fws_key_type *out, fws_errbuf *eb
     size_t glen = 0;
 
     if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        uint8_t raw[32];
+        size_t n = sizeof(raw);
+        if (EVP_PKEY_get_raw_public_key(pkey, raw, &n) != 1 || n != sizeof(raw)) {
+            ERR_clear_error();
+            return fws_errf(eb, FWS_ERR_CRYPTO, "cannot read the Ed25519 public key");
+        }
+        if (crypto_ed25519_small_order(raw))
+            return fws_errf(eb, FWS_ERR_FORMAT, "Ed25519 public key of small order (refused)");
         *out = FWS_KEY_ED25519;
         return FWS_OK;
     }

@@ -400,6 +400,61 @@ static void test_sig_ops_key_fit(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
+/* The eight points of small order on edwards25519 (computed independently as [L]Q for random
+ * points Q), their other sign bit, and non-canonical y = p, p + 1. A key among them would let
+ * one signature verify for many messages; all are refused. */
+static const char *const small_order_keys[] = {
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000080",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+};
+
+static void test_ed25519_small_order_refused(void **state)
+{
+    uint8_t spki[44] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
+                        0x2b, 0x65, 0x70, 0x03, 0x21, 0x00}; /* SPKI prefix for Ed25519 */
+    uint8_t zero_sig[64] = {0}, msg[32] = {0};
+    fws_key *k = NULL;
+    fws_errbuf eb = {{0}};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(small_order_keys) / sizeof(small_order_keys[0]); i++) {
+        uint8_t pub[32];
+        unhex(small_order_keys[i], pub, sizeof(pub));
+        assert_int_equal(fws_key_from_raw_public(FWS_KEY_ED25519, pub, 32, &k), FWS_ERR_FORMAT);
+        memcpy(spki + 12, pub, 32);
+        fws_errbuf_clear(&eb);
+        assert_int_equal(fws_key_from_spki_der(spki, sizeof(spki), &k, &eb), FWS_ERR_FORMAT);
+        assert_non_null(strstr(eb.msg, "small order"));
+        /* The all-zero "signature" under the order-4 key y = 0 is what the provider must not
+         * accept, for any message. */
+        for (int m = 0; m < 8; m++) {
+            msg[0] = (uint8_t)m;
+            assert_int_equal(fws_openssl_sig_ops.verify(FWS_SIG_ED25519, pub, 32, msg, sizeof(msg),
+                                                        zero_sig, 64),
+                             FWS_ERR_FORMAT);
+        }
+        assert_null(k);
+    }
+    /* A neighbour of a blocked value is an ordinary key. */
+    {
+        uint8_t pub[32];
+        unhex(rfc8032[0].public_key, pub, sizeof(pub));
+        assert_int_equal(fws_key_from_raw_public(FWS_KEY_ED25519, pub, 32, &k), FWS_OK);
+        fws_key_free(k);
+    }
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
 static void test_verify_alg(void **state)
 {
     uint8_t pub[32], sig[64];
@@ -484,12 +539,19 @@ static void test_key_types(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ed25519_rfc8032),    cmocka_unit_test(test_ed25519_sha_abc_message),
-        cmocka_unit_test(test_p256_rfc6979),       cmocka_unit_test(test_p256_raw_private_range),
-        cmocka_unit_test(test_round_trip_ed25519), cmocka_unit_test(test_round_trip_p256),
-        cmocka_unit_test(test_p256_malformed_der), cmocka_unit_test(test_ed25519_bad_lengths),
-        cmocka_unit_test(test_sig_ops_key_fit),    cmocka_unit_test(test_verify_alg),
-        cmocka_unit_test(test_raw_public_rejects), cmocka_unit_test(test_signer),
+        cmocka_unit_test(test_ed25519_rfc8032),
+        cmocka_unit_test(test_ed25519_sha_abc_message),
+        cmocka_unit_test(test_p256_rfc6979),
+        cmocka_unit_test(test_p256_raw_private_range),
+        cmocka_unit_test(test_round_trip_ed25519),
+        cmocka_unit_test(test_round_trip_p256),
+        cmocka_unit_test(test_p256_malformed_der),
+        cmocka_unit_test(test_ed25519_bad_lengths),
+        cmocka_unit_test(test_sig_ops_key_fit),
+        cmocka_unit_test(test_ed25519_small_order_refused),
+        cmocka_unit_test(test_verify_alg),
+        cmocka_unit_test(test_raw_public_rejects),
+        cmocka_unit_test(test_signer),
         cmocka_unit_test(test_key_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
