@@ -53,10 +53,11 @@ fws_err tuf_load_targets(fws_tuf_client *c, const char *name, const fws_tuf_keyr
         return fws_errf(eb, FWS_ERR_SCHEMA, "role name too long");
     snprintf(meta_name, sizeof(meta_name), "%s.json", name);
     snprintf(local, sizeof(local), "%s.json", enc);
-    err = fws_tuf_metafile_get(&c->md[FWS_TUF_SNAPSHOT], meta_name, &mf, eb);
+    err = fws_tuf_metafile_get(&c->md[FWS_TUF_SNAPSHOT], meta_name, &mf, NULL);
+    if (err == FWS_ERR_NOT_FOUND)
+        return fws_errf(eb, FWS_ERR_INCONSISTENT, "snapshot.json does not list %.300s", meta_name);
     if (err != FWS_OK)
-        return fws_errf(eb, err == FWS_ERR_NOT_FOUND ? FWS_ERR_INCONSISTENT : err,
-                        "snapshot.json does not list %.300s", meta_name);
+        return fws_tuf_metafile_get(&c->md[FWS_TUF_SNAPSHOT], meta_name, &mf, eb);
     uint64_t max = mf.length >= 0 ? (uint64_t)mf.length : c->cfg.targets_max;
 
     /* The stored copy is used when it still is exactly what the snapshot names. */
