@@ -9,6 +9,9 @@ static const cli_cmd commands[] = {
     {"log", "the transparency ledger: init, append, prove, verify, witness, monitor", cmd_log},
     {"tuf-client", "TUF client: init, refresh, download (conformance-suite protocol)",
      cmd_tuf_client},
+    {"ca", "device identity CAs per environment: init, export, crl", cmd_ca},
+    {"provision", "issue a device's factory identity and write its bundle", cmd_provision},
+    {"device", "device inventory: list, show, revoke, decommission, models", cmd_device},
     {NULL, NULL, NULL},
 };
 
