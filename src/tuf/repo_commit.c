@@ -53,6 +53,19 @@ fws_err repo_commit_check_keys(fws_deploy *d, repo_state *st, repo_keyring *kr, 
     return err;
 }
 
+/* The bytes of a metadata file: compact JSON with sorted keys. Signatures cover the canonical
+ * form of "signed", which writes control characters raw; the file escapes them (a changelog's
+ * newlines) so that every JSON parser reads it. Without control characters the two agree. */
+static fws_err encode(const json_t *md, char **out, size_t *len)
+{
+    char *text = json_dumps(md, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text == NULL)
+        return FWS_ERR_FORMAT;
+    *out = text;
+    *len = strlen(text);
+    return FWS_OK;
+}
+
 /* Bumps the version, sets the expiry, signs with each set, and encodes canonically. */
 static fws_err sign_doc(repo_doc *doc, int64_t expires, const repo_signer_set *a,
                         const repo_signer_set *b, char **out, size_t *len, fws_errbuf *eb)
@@ -71,7 +84,7 @@ static fws_err sign_doc(repo_doc *doc, int64_t expires, const repo_signer_set *a
         err = fws_tuf_sign(md, a->s[i], a->keyid[i], eb);
     for (size_t i = 0; err == FWS_OK && b != NULL && i < b->n; i++)
         err = fws_tuf_sign(md, b->s[i], b->keyid[i], eb);
-    if (err == FWS_OK && (err = fws_json_canonical(md, out, len)) != FWS_OK)
+    if (err == FWS_OK && (err = encode(md, out, len)) != FWS_OK)
         err = fws_errf(eb, err, "cannot encode metadata");
     json_decref(md);
     if (err != FWS_OK)
