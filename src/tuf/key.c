@@ -39,10 +39,11 @@ static fws_err crypto_key_from_text(fws_key_type want, const char *pub, fws_key 
         err = fws_key_from_public_pem(pub, n, &k, eb);
         if (err != FWS_OK)
             return fws_errf(eb, FWS_ERR_FORMAT, "keyval.public: not a public key PEM");
-        if (fws_key_get_type(k) != want) {
+        fws_key_type got = fws_key_get_type(k);
+        if (got != want) {
             fws_key_free(k);
             return fws_errf(eb, FWS_ERR_KEY_TYPE, "keyval.public: a %s key, not %s",
-                            fws_key_type_name(fws_key_get_type(k)), fws_key_type_name(want));
+                            fws_key_type_name(got), fws_key_type_name(want));
         }
         *out = k;
         return FWS_OK;

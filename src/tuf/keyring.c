@@ -49,7 +49,8 @@ fws_err fws_tuf_keyring_new(const json_t *keys, fws_tuf_keyring **out, fws_errbu
             r->entries[r->n].key = NULL;
         r->n++;
     }
-    qsort(r->entries, r->n, sizeof(ring_entry), entry_cmp);
+    if (r->n > 1)
+        qsort(r->entries, r->n, sizeof(ring_entry), entry_cmp);
     *out = r;
     return FWS_OK;
 }
