@@ -36,7 +36,7 @@ void fws_sha512_update(fws_sha512_ctx *c, const void *data, size_t len);
 void fws_sha512_final(fws_sha512_ctx *c, uint8_t out[FWS_SHA512_LEN]);
 void fws_sha512(const void *data, size_t len, uint8_t out[FWS_SHA512_LEN]);
 
-/* Hashes a whole file (streamed, 1 MiB buffer); fails with FWS_ERR_TOO_BIG past max_len bytes
+/* Hashes a whole file (streamed in 64 KiB reads); fails with FWS_ERR_TOO_BIG past max_len bytes
  * (a regular file's size is checked before the first read). Either output may be NULL, and so
  * may len_out, which receives the file length. FWS_ERR_NOT_FOUND when the file is missing. */
 fws_err fws_hash_file(const char *path, uint64_t max_len, uint8_t sha256[FWS_SHA256_LEN],

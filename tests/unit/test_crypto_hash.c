@@ -210,7 +210,7 @@ static void write_file(const char *path, const uint8_t *data, size_t len)
 static void test_hash_file(void **state)
 {
     char path[128];
-    const size_t len = 3 * (1u << 20) + 12345; /* several 1 MiB reads and a partial one */
+    const size_t len = 3 * (1u << 20) + 12345; /* many full reads and a partial one */
     uint8_t *data = pattern(len);
     uint8_t d256[FWS_SHA256_LEN], d512[FWS_SHA512_LEN], w256[FWS_SHA256_LEN], w512[FWS_SHA512_LEN];
     uint64_t got_len = 0;
