@@ -73,20 +73,21 @@ fws_err crypto_pem_scan(const char *text, size_t len, const char *what, crypto_p
     const char *end = text + len;
     const char *b, *after, *e;
     char end_line[CRYPTO_PEM_LABEL_MAX + 16];
+    crypto_pem pem;
 
     if (len == 0)
         return fws_errf(eb, FWS_ERR_FORMAT, "%s: empty file", what);
     b = find_begin(text, text, end);
     if (b == NULL)
         return fws_errf(eb, FWS_ERR_FORMAT, "%s: not a PEM file (no BEGIN line)", what);
-    memset(out, 0, sizeof(*out));
-    after = read_label(b, end, out->label);
+    memset(&pem, 0, sizeof(pem));
+    after = read_label(b, end, pem.label);
     if (after == NULL)
         return fws_errf(eb, FWS_ERR_FORMAT, "%s: malformed PEM BEGIN line", what);
-    snprintf(end_line, sizeof(end_line), "-----END %s-----", out->label);
+    snprintf(end_line, sizeof(end_line), "-----END %s-----", pem.label);
     e = find(after, (size_t)(end - after), end_line);
     if (e == NULL)
-        return fws_errf(eb, FWS_ERR_FORMAT, "%s: truncated PEM %s (no END line)", what, out->label);
+        return fws_errf(eb, FWS_ERR_FORMAT, "%s: truncated PEM %s (no END line)", what, pem.label);
     e += strlen(end_line);
     if (e < end && *e == '\r')
         e++;
@@ -94,7 +95,8 @@ fws_err crypto_pem_scan(const char *text, size_t len, const char *what, crypto_p
         e++;
     if (find_begin(text, e, end) != NULL)
         return fws_errf(eb, FWS_ERR_FORMAT, "%s: more than one PEM block", what);
-    out->kind = kind_of(out->label);
+    pem.kind = kind_of(pem.label);
+    *out = pem;
     *block = b;
     *block_len = (size_t)(e - b);
     return FWS_OK;
