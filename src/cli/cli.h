@@ -34,6 +34,7 @@ int cmd_key(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 int cmd_tuf_client(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_provision(int argc, char **argv);

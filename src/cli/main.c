@@ -7,6 +7,7 @@ static const cli_cmd commands[] = {
     {"sign", "sign a file (in-toto Statement in a DSSE envelope)", cmd_sign},
     {"verify", "verify a file against its DSSE envelope", cmd_verify},
     {"log", "the transparency ledger: init, append, prove, verify, witness, monitor", cmd_log},
+    {"sbom", "validate CycloneDX 1.6 bills of materials", cmd_sbom},
     {"tuf-client", "TUF client: init, refresh, download (conformance-suite protocol)",
      cmd_tuf_client},
     {"ca", "device identity CAs per environment: init, export, crl", cmd_ca},
