@@ -335,6 +335,7 @@ typedef struct fws_pki_identity {
     char cert_serial[FWS_PKI_SERIAL_HEX_LEN];
     fws_pki_env env;
     fws_pki_cert_kind kind;
+    fws_pki_cert_status cert_status; /* valid, or superseded by a newer one (still usable) */
     fws_pki_status device_status;
     int64_t not_before, not_after;
 } fws_pki_identity;

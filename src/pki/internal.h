@@ -111,6 +111,19 @@ fws_err pki_crl_build(const fws_signer *s, const uint8_t *issuer_name, size_t is
 /* PEM armour (malloc'd, NUL-terminated). */
 fws_err pki_pem(const char *label, const uint8_t *der, size_t len, char **pem, size_t *pem_len);
 
+/* ---- device certificates (provision.c) ---- */
+
+typedef struct pki_device_id {
+    const char *id, *serial, *model;
+} pki_device_id;
+
+/* Issues a device certificate (subject OU=model, serialNumber, CN=id; SAN urn:fwseal:device:id)
+ * for spki, valid days from now (never past the issuer), signed by env's loaded issuer. Fills
+ * out's certificate fields and device_id. */
+fws_err pki_issue_device(fws_pki *p, fws_pki_env env, const pki_device_id *dev, const uint8_t *spki,
+                         size_t spki_len, unsigned days, int64_t now, fws_pki_issued *out,
+                         fws_errbuf *eb);
+
 /* ---- the rest ------------------------------------------------------------------------------ */
 
 /* Field syntax checks: FWS_ERR_ARG with eb naming the field. */

@@ -152,20 +152,24 @@ static fws_err new_device_id(char id[FWS_PKI_ID_LEN])
     return err;
 }
 
-static fws_err build_cert(fws_pki *p, const fws_pki_provision_req *r, const prov_plan *pl,
-                          int64_t now, fws_pki_issued *out, fws_errbuf *eb)
+fws_err pki_issue_device(fws_pki *p, fws_pki_env env, const pki_device_id *dev, const uint8_t *spki,
+                         size_t spki_len, unsigned days, int64_t now, fws_pki_issued *out,
+                         fws_errbuf *eb)
 {
-    pki_env_ca *ca = &p->ca[r->env];
+    pki_env_ca *ca = &p->ca[env];
     uint8_t name[PKI_NAME_MAX];
     size_t name_len = 0;
     char uri[64];
     pki_cert_spec spec;
     int64_t ca_nb = 0, ca_na = 0;
     pki_attr attrs[] = {
-        PKI_ATTR(pki_oid_ou, DER_UTF8_STRING, r->model),
-        PKI_ATTR(pki_oid_serial_number, DER_PRINTABLE_STRING, r->serial),
-        PKI_ATTR(pki_oid_cn, DER_UTF8_STRING, out->device_id),
+        PKI_ATTR(pki_oid_ou, DER_UTF8_STRING, dev->model),
+        PKI_ATTR(pki_oid_serial_number, DER_PRINTABLE_STRING, dev->serial),
+        PKI_ATTR(pki_oid_cn, DER_UTF8_STRING, dev->id),
     };
+    if (!ca->has_issuer)
+        return fws_errf(eb, FWS_ERR_STATE, "the %s issuing key is not loaded",
+                        fws_pki_env_name(env));
     fws_err err = pki_name(attrs, 3, name, sizeof(name), &name_len);
     if (err == FWS_OK)
         err = pki_serial_new(spec.serial);
@@ -173,15 +177,14 @@ static fws_err build_cert(fws_pki *p, const fws_pki_provision_req *r, const prov
         err = pki_x509_validity(ca->inter, &ca_nb, &ca_na);
     if (err != FWS_OK)
         return fws_errf(eb, err, "cannot prepare the certificate");
-    unsigned days = r->validity_days ? r->validity_days : FWS_PKI_FACTORY_DAYS;
-    snprintf(uri, sizeof(uri), "urn:fwseal:device:%s", out->device_id);
+    snprintf(uri, sizeof(uri), "urn:fwseal:device:%s", dev->id);
     spec.profile = PKI_PROFILE_DEVICE;
     spec.issuer_name = ca->inter_name;
     spec.issuer_name_len = ca->inter_name_len;
     spec.subject_name = name;
     spec.subject_name_len = name_len;
-    spec.spki = pl->spki;
-    spec.spki_len = pl->spki_len;
+    spec.spki = spki;
+    spec.spki_len = spki_len;
     spec.aki = ca->inter_ski;
     spec.not_before = now - PKI_BACKDATE;
     spec.not_after = now + (int64_t)days * PKI_DAY;
@@ -191,11 +194,21 @@ static fws_err build_cert(fws_pki *p, const fws_pki_provision_req *r, const prov
     err = pki_cert_issue(&spec, &ca->issuer, out->der, sizeof(out->der), &out->der_len, eb);
     if (err != FWS_OK)
         return err;
+    snprintf(out->device_id, sizeof(out->device_id), "%s", dev->id);
     fws_hex_encode(spec.serial, PKI_SERIAL_LEN, out->cert_serial);
     pki_sha256_hex(out->der, out->der_len, out->cert_sha256);
     out->not_before = spec.not_before;
     out->not_after = spec.not_after;
     return FWS_OK;
+}
+
+static fws_err build_cert(fws_pki *p, const fws_pki_provision_req *r, const prov_plan *pl,
+                          int64_t now, fws_pki_issued *out, fws_errbuf *eb)
+{
+    pki_device_id dev = {out->device_id, r->serial, r->model};
+    return pki_issue_device(p, r->env, &dev, pl->spki, pl->spki_len,
+                            r->validity_days ? r->validity_days : FWS_PKI_FACTORY_DAYS, now, out,
+                            eb);
 }
 
 static void device_row(const fws_pki_provision_req *r, const prov_plan *pl,
