@@ -332,8 +332,9 @@ static void test_generated_consistency(void **state)
             const uint8_t(*p)[H] = (const uint8_t(*)[H])got;
             assert_int_equal(fws_merkle_verify_consistency(ops, size1, size2, root1, root2, p, n),
                              FWS_OK);
-            /* Every single-bit flip of every proof hash is rejected. */
-            for (size_t i = 0; i < n; i++)
+            /* Single-bit flips of every proof hash are rejected (small trees, to stay quick
+             * under the sanitizers). */
+            for (size_t i = 0; i < n && size2 <= 24; i++)
                 for (size_t bit = 0; bit < H * 8; bit += 37) {
                     got[i][bit / 8] ^= (uint8_t)(1u << (bit % 8));
                     assert_int_equal(
