@@ -19,16 +19,27 @@ typedef struct fetch_impl {
 
 /* What one transfer has received, checked against its cap in the write callback. */
 typedef struct transfer {
+    CURL *curl;
     fws_tuf_sink sink;
     void *ctx;
-    uint64_t got, max;
+    uint64_t got, max, discarded;
     fws_err err;
 } transfer;
+
+/* The body of an error response is read and dropped (so the connection can be reused), up to
+ * this many bytes. */
+#define ERROR_BODY_MAX 65536
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     transfer *t = userdata;
     size_t n = size * nmemb;
+    long status = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        t->discarded += n;
+        return t->discarded > ERROR_BODY_MAX ? 0 : n;
+    }
     if (n > t->max - t->got) {
         t->err = FWS_ERR_TOO_BIG; /* endless data: stop reading at once */
         return 0;
@@ -90,7 +101,6 @@ static void set_limits(fetch_impl *f, uint64_t max_len)
 {
     CURL *c = f->curl;
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -109,7 +119,7 @@ static void set_limits(fetch_impl *f, uint64_t max_len)
 static fws_err fetch_http(fetch_impl *f, const char *url, uint64_t max_len, fws_tuf_sink sink,
                           void *ctx, fws_errbuf *eb)
 {
-    transfer t = {sink, ctx, 0, max_len, FWS_OK};
+    transfer t = {f->curl, sink, ctx, 0, max_len, 0, FWS_OK};
     long status = 0;
 
     set_limits(f, max_len);
@@ -117,14 +127,17 @@ static fws_err fetch_http(fetch_impl *f, const char *url, uint64_t max_len, fws_
     curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, &t);
     CURLcode rc = curl_easy_perform(f->curl);
     curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (t.err == FWS_ERR_TOO_BIG || rc == CURLE_FILESIZE_EXCEEDED)
+    if (t.err == FWS_ERR_TOO_BIG)
         return fws_errf(eb, FWS_ERR_TOO_BIG, "%.300s: more than %llu bytes", url,
+                        (unsigned long long)max_len);
+    if (status == 403 || status == 404)
+        return FWS_ERR_NOT_FOUND;
+    if (rc == CURLE_FILESIZE_EXCEEDED)
+        return fws_errf(eb, FWS_ERR_TOO_BIG, "%.300s: declares more than %llu bytes", url,
                         (unsigned long long)max_len);
     if (t.err != FWS_OK)
         return t.err;
-    if (rc == CURLE_HTTP_RETURNED_ERROR && (status == 403 || status == 404))
-        return FWS_ERR_NOT_FOUND;
-    if (rc == CURLE_HTTP_RETURNED_ERROR)
+    if (status != 200 && status != 0)
         return fws_errf(eb, FWS_ERR_IO, "%.300s: HTTP status %ld", url, status);
     if (rc != CURLE_OK)
         return fws_errf(eb, FWS_ERR_IO, "%.300s: %s", url, curl_easy_strerror(rc));
