@@ -292,7 +292,7 @@ typedef struct fws_tuf_http_opts {
     long total_timeout_s;   /* 0: 300 s for one file */
     long min_rate;          /* bytes per second below which a transfer counts as stalled; 0: 64 */
     long stall_s;           /* seconds below min_rate before giving up; 0: 20 s */
-    const char *user_agent; /* NULL: "fwseal/VERSION" */
+    const char *user_agent; /* NULL: "fwseal/VERSION"; must outlive the fetcher */
 } fws_tuf_http_opts;
 
 /* A fetcher for http://, https:// (libcurl, one reused connection, at most 3 redirects that stay
@@ -346,7 +346,8 @@ fws_err fws_tuf_client_refresh(fws_tuf_client *c, fws_errbuf *eb) FWS_MUST_CHECK
  * (terminating roles stop the search; at most cfg.max_delegations roles are visited),
  * refreshing first if refresh has not run. Delegated metadata is fetched, verified and stored
  * as metadata_dir/ENCODED_NAME.json. *out borrows from the client and stays valid until the
- * client is freed. FWS_ERR_NOT_FOUND when no trusted role lists the target. */
+ * next refresh or until the client is freed. FWS_ERR_NOT_FOUND when no trusted role lists the
+ * target. */
 fws_err fws_tuf_client_find_target(fws_tuf_client *c, const char *path, fws_tuf_target *out,
                                    fws_errbuf *eb) FWS_MUST_CHECK;
 
