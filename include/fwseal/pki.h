@@ -387,6 +387,37 @@ void fws_est_response_free(fws_est_response *r); /* NULL is fine */
  * FWS_PKI_OPERATIONAL_DAYS. */
 void fws_pki_set_operational_days(fws_pki *p, unsigned days);
 
+/* ---- EST client (libcurl) ---------------------------------------------------------------- */
+
+typedef struct fws_est_client {
+    const char *server; /* https://host[:port] (http only for tests on loopback) */
+    const char *label;  /* CA label (the environment), or NULL */
+    const char *cert;   /* the client certificate, PEM file (NULL for cacerts) */
+    const char *key;    /* its private key, PEM file (encrypted PKCS#8 unlocked by pp) */
+    const fws_passphrase *pp;
+    const char *ca_file; /* CA certificates that verify the server, or NULL */
+    const char *pin;     /* the server's pinned key, "sha256//BASE64", or NULL */
+    unsigned timeout_ms; /* 0 means 30000 */
+} fws_est_client;
+
+#define FWS_EST_RESPONSE_MAX (256u * 1024)
+
+/* Runs one EST operation against a server. The server must be pinned or verified (ca_file):
+ * with only a pin, the pin alone authenticates it. simpleenroll and simplereenroll send csr
+ * (DER) base64-encoded as application/pkcs10 and authenticate with cert and key. On success the
+ * response's certificates (DER, each malloc'd) fill certs[0..n-1], at most cap. Errors:
+ * FWS_ERR_IO (connection, TLS, pin mismatch: eb says which), FWS_ERR_STATE (the server refused:
+ * eb holds its reason), FWS_ERR_FORMAT (a response that is not a base64 certs-only PKCS#7). */
+fws_err fws_est_request(const fws_est_client *c, fws_est_op op, const uint8_t *csr, size_t csr_len,
+                        uint8_t **certs, size_t *lens, size_t cap, size_t *n,
+                        fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* SPKI pin of a PEM or DER certificate or public key file, in curl's form
+ * "sha256//BASE64" (FWS_PKI_PIN_LEN bytes with the NUL). */
+#define FWS_PKI_PIN_LEN 54
+fws_err fws_pki_pin_of_cert(const uint8_t *der, size_t len,
+                            char pin[FWS_PKI_PIN_LEN]) FWS_MUST_CHECK;
+
 /* When a client should renew a certificate valid from not_before to not_after: at two thirds
  * of its lifetime. */
 int64_t fws_est_renew_at(int64_t not_before, int64_t not_after);

@@ -39,6 +39,7 @@ int cmd_tuf_client(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_provision(int argc, char **argv);
 int cmd_device(int argc, char **argv);
+int cmd_est(int argc, char **argv);
 
 #endif
 

@@ -13,6 +13,7 @@ static const cli_cmd commands[] = {
     {"ca", "device identity CAs per environment: init, export, crl", cmd_ca},
     {"provision", "issue a device's factory identity and write its bundle", cmd_provision},
     {"device", "device inventory: list, show, revoke, decommission, models", cmd_device},
+    {"est", "EST enrollment and renewal (device side): cacerts, enroll, reenroll", cmd_est},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,208 @@
+/* The EST client side (RFC 7030) over libcurl: mutual TLS with the device's certificate, the
+ * server pinned by its public key, capped responses. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/pkcs7.h>
+#include "pki/internal.h"
+
+typedef struct body_buf {
+    uint8_t *data;
+    size_t len;
+    int too_big;
+} body_buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ctx)
+{
+    body_buf *b = ctx;
+    size_t n = size * nmemb;
+    if (n > FWS_EST_RESPONSE_MAX - b->len) {
+        b->too_big = 1;
+        return 0;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    return n;
+}
+
+static const char *op_path(fws_est_op op)
+{
+    return op == FWS_EST_CACERTS        ? "cacerts"
+           : op == FWS_EST_SIMPLEENROLL ? "simpleenroll"
+                                        : "simplereenroll";
+}
+
+fws_err fws_pki_pin_of_cert(const uint8_t *der, size_t len, char pin[FWS_PKI_PIN_LEN])
+{
+    X509 *x = NULL;
+    unsigned char *spki = NULL;
+    uint8_t digest[FWS_SHA256_LEN];
+    fws_err err = pki_x509_parse(der, len, &x);
+    if (err != FWS_OK)
+        return err;
+    int n = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
+    X509_free(x);
+    if (n <= 0)
+        return FWS_ERR_FORMAT;
+    fws_sha256(spki, (size_t)n, digest);
+    OPENSSL_free(spki);
+    memcpy(pin, "sha256//", 8);
+    fws_base64_encode(digest, sizeof(digest), pin + 8);
+    return FWS_OK;
+}
+
+/* Decodes a base64 certs-only PKCS#7 into DER certificates. */
+static fws_err parse_certs(const body_buf *b, uint8_t **certs, size_t *lens, size_t cap, size_t *n,
+                           fws_errbuf *eb)
+{
+    char *flat = malloc(b->len + 1);
+    uint8_t *der = malloc(b->len + 1);
+    size_t k = 0, der_len = 0, got = 0;
+    PKCS7 *p7 = NULL;
+    fws_err err = (flat && der) ? FWS_OK : FWS_ERR_NOMEM;
+    for (size_t i = 0; err == FWS_OK && i < b->len; i++) {
+        if (!isspace(b->data[i]))
+            flat[k++] = (char)b->data[i];
+    }
+    if (err == FWS_OK && fws_base64_decode(flat, k, der, b->len + 1, &der_len) != FWS_OK)
+        err = fws_errf(eb, FWS_ERR_FORMAT, "EST response: not base64");
+    const unsigned char *p = der;
+    if (err == FWS_OK && ((p7 = d2i_PKCS7(NULL, &p, (long)der_len)) == NULL ||
+                          OBJ_obj2nid(p7->type) != NID_pkcs7_signed || p7->d.sign == NULL ||
+                          p7->d.sign->cert == NULL))
+        err = fws_errf(eb, FWS_ERR_FORMAT, "EST response: not a certs-only PKCS#7");
+    for (int i = 0; err == FWS_OK && i < sk_X509_num(p7->d.sign->cert); i++) {
+        unsigned char *one = NULL;
+        int m = i2d_X509(sk_X509_value(p7->d.sign->cert, i), &one);
+        if (got == cap || m <= 0) {
+            OPENSSL_free(one);
+            err = fws_errf(eb, FWS_ERR_FORMAT, "EST response: more than %zu certificates", cap);
+            break;
+        }
+        certs[got] = malloc((size_t)m);
+        if (certs[got] == NULL) {
+            OPENSSL_free(one);
+            err = FWS_ERR_NOMEM;
+            break;
+        }
+        memcpy(certs[got], one, (size_t)m);
+        lens[got++] = (size_t)m;
+        OPENSSL_free(one);
+    }
+    if (err != FWS_OK) {
+        while (got > 0)
+            free(certs[--got]);
+    }
+    *n = got;
+    PKCS7_free(p7);
+    free(flat);
+    free(der);
+    ERR_clear_error();
+    return err;
+}
+
+static void set_tls(CURL *c, const fws_est_client *cl)
+{
+    if (cl->cert != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, cl->cert);
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(c, CURLOPT_SSLKEY, cl->key);
+        curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+        if (cl->pp != NULL)
+            curl_easy_setopt(c, CURLOPT_KEYPASSWD, cl->pp->text);
+    }
+    if (cl->pin != NULL)
+        curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, cl->pin);
+    if (cl->ca_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, cl->ca_file);
+    } else {
+        /* Only the pin authenticates the server. */
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
+static fws_err refused(long status, const body_buf *b, fws_errbuf *eb)
+{
+    size_t n = 0;
+    while (n < b->len && n < 300 && b->data[n] != '\n' && b->data[n] >= 0x20 && b->data[n] < 0x7f)
+        n++;
+    return fws_errf(eb, status == 400 ? FWS_ERR_FORMAT : FWS_ERR_STATE,
+                    "the EST server refused (HTTP %ld): %.*s", status, (int)n,
+                    (const char *)b->data);
+}
+
+static fws_err perform(CURL *c, const fws_est_client *cl, body_buf *b, fws_errbuf *eb)
+{
+    char err_text[CURL_ERROR_SIZE] = "";
+    long status = 0;
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err_text);
+    CURLcode rc = curl_easy_perform(c);
+    if (b->too_big)
+        return fws_errf(eb, FWS_ERR_TOO_BIG, "EST response over %u bytes", FWS_EST_RESPONSE_MAX);
+    if (rc != CURLE_OK)
+        return fws_errf(eb, FWS_ERR_IO, "%s: %s", cl->server,
+                        err_text[0] ? err_text : curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200)
+        return refused(status, b, eb);
+    return FWS_OK;
+}
+
+fws_err fws_est_request(const fws_est_client *cl, fws_est_op op, const uint8_t *csr, size_t csr_len,
+                        uint8_t **certs, size_t *lens, size_t cap, size_t *n, fws_errbuf *eb)
+{
+    char url[2048];
+    body_buf b = {NULL, 0, 0};
+    char *req = NULL;
+    struct curl_slist *hdr = NULL;
+    fws_err err = FWS_OK;
+    if (cl == NULL || cl->server == NULL || (cl->pin == NULL && cl->ca_file == NULL))
+        return fws_errf(eb, FWS_ERR_ARG, "EST: the server must be pinned or verified");
+    if (op != FWS_EST_CACERTS && (cl->cert == NULL || cl->key == NULL || csr == NULL ||
+                                  csr_len == 0 || csr_len > FWS_PKI_CSR_MAX))
+        return fws_errf(eb, FWS_ERR_ARG, "EST: enrollment needs a certificate, a key and a CSR");
+    int m = snprintf(url, sizeof(url), "%s/.well-known/est/%s%s%s", cl->server,
+                     cl->label ? cl->label : "", cl->label ? "/" : "", op_path(op));
+    if (m < 0 || (size_t)m >= sizeof(url))
+        return fws_errf(eb, FWS_ERR_TOO_BIG, "EST: server URL too long");
+    CURL *c = curl_easy_init();
+    b.data = malloc(FWS_EST_RESPONSE_MAX);
+    if (c == NULL || b.data == NULL) {
+        err = FWS_ERR_NOMEM;
+        goto out;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(cl->timeout_ms ? cl->timeout_ms : 30000));
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    set_tls(c, cl);
+    if (op != FWS_EST_CACERTS) {
+        req = malloc(FWS_BASE64_LEN(csr_len) + 1);
+        if (req == NULL) {
+            err = FWS_ERR_NOMEM;
+            goto out;
+        }
+        size_t req_len = fws_base64_encode(csr, csr_len, req);
+        hdr = curl_slist_append(hdr, "Content-Type: application/pkcs10");
+        hdr = curl_slist_append(hdr, "Content-Transfer-Encoding: base64");
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req_len);
+    }
+    err = perform(c, cl, &b, eb);
+    if (err == FWS_OK)
+        err = parse_certs(&b, certs, lens, cap, n, eb);
+out:
+    curl_slist_free_all(hdr);
+    if (c != NULL)
+        curl_easy_cleanup(c);
+    free(req);
+    free(b.data);
+    return err;
+}
