@@ -67,11 +67,12 @@ fws_err sbom_schema_doc(fws_sbom_schema *s, const char *dir, const char *name, s
     fws_errbuf why = {{0}};
     fws_err err = fws_file_read(path, SBOM_SCHEMA_FILE_MAX, &data, &len, &why);
     if (err != FWS_OK)
-        return fws_errf(eb, err, "schema %s: %s", path, why.msg[0] ? why.msg : "unreadable");
+        return fws_errf(eb, err, "CycloneDX schema: %s", why.msg[0] ? why.msg : path);
     err = fws_json_parse(data, len, 0, &schema_limits, &root, &why);
     free(data);
     if (err != FWS_OK)
-        return fws_errf(eb, err, "schema %s: %s", path, why.msg[0] ? why.msg : "unreadable");
+        return fws_errf(eb, err, "CycloneDX schema %s: %s", path,
+                        why.msg[0] ? why.msg : "not JSON");
     sbom_doc *d = &s->docs[s->n_docs];
     memcpy(d->name, name, strlen(name) + 1);
     d->root = root;
