@@ -116,7 +116,10 @@ static int sbom_validate(int argc, char **argv)
         if (o.json)
             cli_print_json(json_pack("{s:b, s:s, s:s}", "valid", 0, "file", o.file, "error",
                                      shown->msg[0] ? shown->msg : fws_strerror(err)));
-        return cli_report("sbom validate", err, shown);
+        rc = cli_report("sbom validate", err, shown);
+        /* the BOM was read and judged: not JSON, too big or off-schema all fail the check */
+        int judged = err == FWS_ERR_SCHEMA || err == FWS_ERR_FORMAT || err == FWS_ERR_TOO_BIG;
+        return where.msg[0] != '\0' && judged ? CLI_FAILED : rc;
     }
     rc = print_valid(&o, &info);
     fws_sbom_info_free(&info);
