@@ -65,9 +65,10 @@ fws_err fws_repo_signer_open(const char *ref, const char *base_dir, const fws_pa
  * tests bind them to their own log. Records are canonical JSON objects with "type" and
  * "schema". */
 typedef struct fws_repo_ledger {
-    /* Creates an empty ledger in dir, named origin, signed with key (only `fwseal init`). */
+    /* Creates an empty ledger in dir, named origin, signed with key (only `fwseal init`);
+     * key_ref is where the key lives, relative to the deployment directory. */
     fws_err (*init)(void *ctx, const char *dir, const char *origin, const fws_signer *key,
-                    fws_errbuf *eb);
+                    const char *key_ref, fws_errbuf *eb);
     /* Appends one record durably and returns its index. */
     fws_err (*append)(void *ctx, const uint8_t *record, size_t len, uint64_t *index,
                       fws_errbuf *eb);

@@ -58,3 +58,44 @@ fws_err cli_parse_size(const char *text, uint64_t *out) FWS_MUST_CHECK;
 /* Writes s as a JSON document on stdout (pretty, sorted keys); steals the reference. */
 struct json_t;
 int cli_print_json(struct json_t *s);
+
+/* ---- the repository side: fwseal init, release, repo, key rotate (cmd_release_common.c) ---- */
+#include "fwseal/repo.h"
+
+int cmd_init(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+int cmd_repo(int argc, char **argv);
+int cmd_key_rotate(int argc, char **argv);
+/* fwseal release list|show|revoke (cmd_release_query.c). */
+int cli_release_list(int argc, char **argv);
+int cli_release_show(int argc, char **argv);
+int cli_release_revoke(int argc, char **argv);
+
+/* The passphrase of a deployment's keys (FWSEAL_PASSPHRASE, --passphrase-file, terminal). */
+fws_err cli_repo_passphrase(const char *passfile, int confirm, fws_passphrase *pp,
+                            fws_errbuf *eb) FWS_MUST_CHECK;
+int64_t cli_repo_now(void);
+
+/* The deployment's ledger, bound to the ledger writer for fws_repo_ledger. */
+typedef struct cli_repo_ledger {
+    fws_deploy *d;
+    const fws_passphrase *pp;
+    char deploy_abs[4096]; /* fwseal init: the deployment's absolute path */
+    char warning[FWS_ERRBUF_SIZE];
+} cli_repo_ledger;
+/* deploy_dir: for fwseal init (d NULL); otherwise NULL. */
+fws_err cli_repo_ledger_bind(cli_repo_ledger *l, fws_deploy *d, const fws_passphrase *pp,
+                             const char *deploy_dir, fws_repo_ledger *out,
+                             fws_errbuf *eb) FWS_MUST_CHECK;
+/* Prints the ledger's warning (a checkpoint that could not be published), if any. */
+void cli_repo_ledger_warn(const cli_repo_ledger *l, const char *what);
+/* CycloneDX 1.6 validation against the official schema (fws_sbom_validate). */
+fws_err cli_repo_sbom_check(const uint8_t *unverified, size_t len, fws_errbuf *eb) FWS_MUST_CHECK;
+/* Splits a comma list in place; -1 when it has more than cap items. */
+int cli_repo_split(char *text, const char **items, size_t cap, size_t *n);
+/* Repeated --key REF options. */
+typedef struct cli_repo_refs {
+    const char *refs[FWS_REPO_MAX_REFS];
+    size_t n;
+} cli_repo_refs;
+int cli_repo_add_ref(cli_repo_refs *r, const char *ref);

@@ -231,6 +231,8 @@ int cmd_key(int argc, char **argv)
     static const cli_cmd cmds[] = {
         {"gen", "generate a key pair (encrypted private key, public key)", key_gen},
         {"show", "print a key file's type, key ID and public key", key_show},
+        {"rotate", "replace a deployment's TUF role keys (fwseal key rotate --help)",
+         cmd_key_rotate},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("key", cmds, argc, argv);

@@ -14,6 +14,9 @@ static const cli_cmd commands[] = {
     {"provision", "issue a device's factory identity and write its bundle", cmd_provision},
     {"device", "device inventory: list, show, revoke, decommission, models", cmd_device},
     {"est", "EST enrollment and renewal (device side): cacerts, enroll, reenroll", cmd_est},
+    {"init", "create a deployment: keys, TUF repository, release index, ledger", cmd_init},
+    {"release", "publish, list, show and revoke firmware releases", cmd_release},
+    {"repo", "the TUF repository: refresh the timestamp, status", cmd_repo},
     {NULL, NULL, NULL},
 };
 

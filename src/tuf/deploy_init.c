@@ -225,7 +225,11 @@ static fws_err build(fws_deploy *d, const fws_deploy_init_opts *o, const fws_rep
         (err = make_metadata(d, o, &kr, undo, eb)) != FWS_OK || (err = make_files(d, eb)) != FWS_OK)
         goto out;
     if (ledger != NULL && ledger->init != NULL)
-        err = ledger->init(ledger->ctx, d->ledger_dir, o->origin, &lkey, eb);
+        err =
+            ledger->init(ledger->ctx, d->ledger_dir, o->origin, &lkey,
+                         json_string_value(json_object_get(
+                             json_object_get(json_object_get(d->config, "ledger"), "key"), "ref")),
+                         eb);
     else
         err = fws_mkdirs(d->ledger_dir, 0755, eb);
 out:

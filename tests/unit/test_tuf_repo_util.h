@@ -41,11 +41,12 @@ static inline fws_err tr_ledger_append(void *ctx, const uint8_t *rec, size_t len
 }
 
 static inline fws_err tr_ledger_init(void *ctx, const char *dir, const char *origin,
-                                     const fws_signer *key, fws_errbuf *eb)
+                                     const fws_signer *key, const char *key_ref, fws_errbuf *eb)
 {
     (void)ctx;
     (void)origin;
     (void)key;
+    (void)key_ref;
     return fws_mkdirs(dir, 0755, eb);
 }
 
