@@ -134,19 +134,25 @@ fws_err fws_ledger_info(const char *dir, fws_ledger_status *st, fws_errbuf *eb) 
 typedef struct fws_ledger_entry {
     const uint8_t *data;
     size_t len;
-    uint64_t line; /* for messages: the entry's line in its input ("line N: ..."), or 0 */
 } fws_ledger_entry;
 
 /* Appends a batch (n >= 1, at most FWS_LEDGER_BATCH_MAX). Every entry is checked first (a
  * record log validates and stores each record's canonical form; an any-entries log stores the
  * bytes, at most 65535); if any fails, nothing is appended and eb names the entry ("entry 3:
- * ..." or "line 17: ..." when the entry has a line number). An entry already in the log (same
+ * ..."). An entry already in the log (same
  * stored bytes) is not appended again: its existing index is returned (dup[i] = 1 when dup is not
  * NULL). indexes[i] receives each entry's index. Returns only after the batch's tiles and the tree
  * state are durable. Does not sign. */
 #define FWS_LEDGER_BATCH_MAX 65536
 fws_err fws_ledger_append(fws_ledger *l, const fws_ledger_entry *entries, size_t n,
                           uint64_t *indexes, uint8_t *dup, fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* Same, but when an entry fails its check *bad receives its position and eb holds the bare
+ * reason (no "entry N:" prefix), for callers that name entries their own way (a line number);
+ * *bad is n for any other error. */
+fws_err fws_ledger_append_at(fws_ledger *l, const fws_ledger_entry *entries, size_t n,
+                             uint64_t *indexes, uint8_t *dup, size_t *bad,
+                             fws_errbuf *eb) FWS_MUST_CHECK;
 
 /* Signs and publishes a checkpoint for the durable size when it is larger than the published
  * one (FWS_ERR_STATE without a signer). Never signs a smaller size than one already signed. */

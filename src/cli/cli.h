@@ -99,3 +99,50 @@ typedef struct cli_repo_refs {
     size_t n;
 } cli_repo_refs;
 int cli_repo_add_ref(cli_repo_refs *r, const char *ref);
+
+/* ---- the ledger (fwseal log) ---- */
+#include "fwseal/ledger.h"
+#include "fwseal/note.h"
+#include "fwseal/tiles.h"
+
+int cmd_log_init(int argc, char **argv);
+int cmd_log_append(int argc, char **argv);
+int cmd_log_checkpoint(int argc, char **argv);
+int cmd_log_get(int argc, char **argv);
+int cmd_log_search(int argc, char **argv);
+int cmd_log_witness(int argc, char **argv);
+int cmd_log_monitor(int argc, char **argv);
+/* The read side (cmd_log_read.c). */
+int cmd_log_prove(int argc, char **argv);
+int cmd_log_verify_proof(int argc, char **argv);
+int cmd_log_consistency(int argc, char **argv);
+int cmd_log_verify(int argc, char **argv);
+
+/* Loads an Ed25519 private key (encrypted PKCS#8 asks for its passphrase) as a signer. */
+fws_err cli_log_load_signer(const char *path, const char *passfile, fws_signer *out,
+                            fws_errbuf *eb) FWS_MUST_CHECK;
+/* --vkey: a file holding a vkey, or the vkey text itself. */
+fws_err cli_log_load_vkey(const char *arg, fws_note_vkey *out, fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* A log read from a directory (--dir) or over HTTP (--url). */
+typedef struct cli_log_source {
+    fws_tile_dir *dir;
+    fws_http_source *http;
+    fws_tile_source src;
+} cli_log_source;
+fws_err cli_log_source_open(cli_log_source *s, const char *dir, const char *url,
+                            fws_errbuf *eb) FWS_MUST_CHECK;
+void cli_log_source_close(cli_log_source *s);
+
+/* Most bytes the log commands read as one record or line before the ledger judges its size
+ * (so an oversized record gets the ledger's precise message, not a read error). */
+#define CLI_LOG_READ_MAX ((size_t)1 << 20)
+
+/* fwseal log append --lines (cmd_log_write_lines.c). */
+typedef struct cli_log_lines_opts {
+    const char *input; /* a file or "-" */
+    size_t batch;      /* lines per batch */
+    int json;
+    int no_checkpoint;
+} cli_log_lines_opts;
+int cli_log_append_lines(fws_ledger *l, const cli_log_lines_opts *o);

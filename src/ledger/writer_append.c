@@ -374,13 +374,15 @@ fws_err wr_append_prepared(fws_ledger *l, wr_prepared *p, size_t n, uint64_t *in
     return err;
 }
 
-fws_err fws_ledger_append(fws_ledger *l, const fws_ledger_entry *entries, size_t n,
-                          uint64_t *indexes, uint8_t *dup, fws_errbuf *eb)
+fws_err fws_ledger_append_at(fws_ledger *l, const fws_ledger_entry *entries, size_t n,
+                             uint64_t *indexes, uint8_t *dup, size_t *bad, fws_errbuf *eb)
 {
     wr_prepared *p;
     fws_err err = FWS_OK;
     size_t done = 0;
 
+    if (bad != NULL)
+        *bad = n;
     if (l == NULL || entries == NULL || n == 0 || n > FWS_LEDGER_BATCH_MAX)
         return fws_errf(eb, FWS_ERR_ARG, "a batch holds 1 to %d entries", FWS_LEDGER_BATCH_MAX);
     p = calloc(n, sizeof(*p));
@@ -389,10 +391,9 @@ fws_err fws_ledger_append(fws_ledger *l, const fws_ledger_entry *entries, size_t
     for (; done < n && err == FWS_OK; done++) {
         fws_errbuf why = {{0}};
         err = wr_prepare(l, entries[done].data, entries[done].len, &p[done], &why);
-        if (err != FWS_OK && entries[done].line != 0)
-            err =
-                fws_errf(eb, err, "line %llu: %s", (unsigned long long)entries[done].line, why.msg);
-        else if (err != FWS_OK && n == 1)
+        if (err != FWS_OK && bad != NULL)
+            *bad = done;
+        if (err != FWS_OK && (n == 1 || bad != NULL))
             err = fws_errf(eb, err, "%s", why.msg);
         else if (err != FWS_OK)
             err = fws_errf(eb, err, "entry %zu: %s", done + 1, why.msg);
@@ -403,4 +404,10 @@ fws_err fws_ledger_append(fws_ledger *l, const fws_ledger_entry *entries, size_t
         wr_prepared_free(&p[i]);
     free(p);
     return err;
+}
+
+fws_err fws_ledger_append(fws_ledger *l, const fws_ledger_entry *entries, size_t n,
+                          uint64_t *indexes, uint8_t *dup, fws_errbuf *eb)
+{
+    return fws_ledger_append_at(l, entries, n, indexes, dup, NULL, eb);
 }
