@@ -56,6 +56,16 @@ fws_err fws_pki_env_parse(const char *name, fws_pki_env *out) FWS_MUST_CHECK;
 fws_err fws_pki_csr_create(const fws_signer *s, const char *common_name, const char *serial,
                            uint8_t **der, size_t *len, fws_errbuf *eb) FWS_MUST_CHECK;
 
+/* A signer over a P-256 key in a PKCS#11 token named by an RFC 7512 URI:
+ *   pkcs11:token=LABEL;object=KEYLABEL?module-path=/path/module.so&pin-value=PIN
+ * (pin-source=FILE instead of pin-value; FWSEAL_PKCS11_PIN and FWSEAL_PKCS11_MODULE as
+ * fallbacks; the module defaults to SoftHSM2's). With generate_key, a new key pair is made in
+ * the token under that label (FWS_ERR_EXISTS if taken; the private key is sensitive and not
+ * extractable); otherwise the existing pair with that label is used. The key never leaves the
+ * token. Free with fws_signer_free. */
+fws_err fws_pki_pkcs11_signer(const char *uri, int generate_key, fws_signer *out,
+                              fws_errbuf *eb) FWS_MUST_CHECK;
+
 /* Checks a PKCS#10 request (PEM or DER, at most FWS_PKI_CSR_MAX bytes): well formed, a P-256
  * key, signed with ecdsa-with-SHA256 by that key (proof of possession). On success spki
  * (malloc'd) receives the request's SubjectPublicKeyInfo DER. Errors: FWS_ERR_FORMAT,
@@ -85,6 +95,9 @@ typedef struct fws_pki_ca_opts {
     unsigned root_days;         /* 0 means 25 years */
     unsigned intermediate_days; /* 0 means 10 years */
     const char *organization;   /* O= in the CA names; NULL means "fwseal" */
+    /* CA keys in a PKCS#11 token (P-256): <object>-<env>-root and <object>-<env>-intermediate
+     * are generated there; ca.json keeps the URIs without any pin-value. NULL: key files. */
+    const char *pkcs11_uri;
 } fws_pki_ca_opts;
 
 typedef struct fws_pki_ca_info {

@@ -111,10 +111,7 @@ static int ca_init(int argc, char **argv)
     co.organization = o.org;
     if (o.key_type != NULL && fws_key_type_parse(o.key_type, &co.key_type) != FWS_OK)
         return cli_usage_error("ca init", "--key-type: p256 or ed25519, not '%s'", o.key_type);
-    if (o.pkcs11 != NULL)
-        return cli_report("ca init", FWS_ERR_UNSUPPORTED,
-                          &(fws_errbuf){"--pkcs11: CA keys in a PKCS#11 token are not available in"
-                                        " this build"});
+    co.pkcs11_uri = o.pkcs11;
     fws_err err = fws_passphrase_get(o.passfile, 1, "passphrase for the CA keys: ", &pp, &eb);
     if (err != FWS_OK)
         return cli_report("ca init", err, &eb);

@@ -263,6 +263,18 @@ static fws_err dev_key_csr(const prov_opts *o, fws_key **key, uint8_t **csr, siz
     return FWS_OK;
 }
 
+/* A key generated on the bench into a PKCS#11 token, and a CSR signed inside the token. */
+static fws_err token_key_csr(const prov_opts *o, uint8_t **csr, size_t *len, fws_errbuf *eb)
+{
+    fws_signer s;
+    fws_err err = fws_pki_pkcs11_signer(o->pkcs11, 1, &s, eb);
+    if (err != FWS_OK)
+        return err;
+    err = fws_pki_csr_create(&s, o->r.serial, o->r.serial, csr, len, eb);
+    fws_signer_free(&s);
+    return err;
+}
+
 static fws_err one_device(prov_opts *o, fws_pki *p, const fws_passphrase *pp, fws_errbuf *eb)
 {
     fws_key *dev_key = NULL;
@@ -271,11 +283,10 @@ static fws_err one_device(prov_opts *o, fws_pki *p, const fws_passphrase *pp, fw
     fws_pki_issued *iss = malloc(sizeof(*iss));
     fws_pki_bundle_report rep;
     fws_err err = iss ? FWS_OK : FWS_ERR_NOMEM;
-    if (err == FWS_OK && o->pkcs11 != NULL)
-        err = fws_errf(eb, FWS_ERR_UNSUPPORTED,
-                       "--generate-pkcs11: key generation in a PKCS#11 token is not available in"
-                       " this build; make the CSR with the token and pass --csr");
-    else if (err == FWS_OK && o->csr != NULL) {
+    if (err == FWS_OK && o->pkcs11 != NULL) {
+        o->r.key_origin = "pkcs11";
+        err = token_key_csr(o, &csr, &csr_len, eb);
+    } else if (err == FWS_OK && o->csr != NULL) {
         err = fws_file_read(o->csr, FWS_PKI_CSR_MAX, &csr, &csr_len, eb);
         o->r.key_origin = "csr";
     } else if (err == FWS_OK) {

@@ -15,10 +15,13 @@
 #define DAY 86400
 #define BACKDATE 300 /* certificates start a little in the past: clocks differ */
 
+#define KEY_REF_MAX 1024
+
 typedef struct ca_keys {
     fws_signer root, inter;
     int have_root, have_inter;
-    fws_key *root_key, *inter_key; /* borrowed views for saving */
+    fws_key *root_key, *inter_key; /* borrowed views for saving; NULL for token keys */
+    char root_ref[KEY_REF_MAX], inter_ref[KEY_REF_MAX]; /* what ca.json names */
 } ca_keys;
 
 static void ca_keys_free(ca_keys *k)
@@ -42,6 +45,43 @@ static fws_err new_signer(fws_key_type type, fws_signer *s, fws_key **view)
     }
     *view = k;
     return FWS_OK;
+}
+
+/* Both CA keys: new files, or new key pairs in a PKCS#11 token. */
+static fws_err make_keys(const fws_pki_ca_opts *o, fws_key_type type, ca_keys *k, fws_errbuf *eb)
+{
+    char uri[KEY_REF_MAX], suffix[32];
+    fws_err err = FWS_OK;
+    if (o->pkcs11_uri == NULL) {
+        snprintf(k->root_ref, sizeof(k->root_ref), "root.key");
+        snprintf(k->inter_ref, sizeof(k->inter_ref), "intermediate.key");
+        err = new_signer(type, &k->root, &k->root_key);
+        k->have_root = err == FWS_OK;
+        if (err == FWS_OK)
+            err = new_signer(type, &k->inter, &k->inter_key);
+        k->have_inter = k->have_root && err == FWS_OK;
+        return err;
+    }
+    if (type != FWS_KEY_P256)
+        return fws_errf(eb, FWS_ERR_KEY_TYPE, "CA keys in a PKCS#11 token are P-256 keys");
+    const char *env = fws_pki_env_name(o->env);
+    snprintf(suffix, sizeof(suffix), "-%s-root", env);
+    err = pki_p11_uri_derive(o->pkcs11_uri, suffix, 0, uri, sizeof(uri));
+    if (err == FWS_OK)
+        err = pki_p11_uri_derive(o->pkcs11_uri, suffix, 1, k->root_ref, sizeof(k->root_ref));
+    if (err == FWS_OK)
+        err = fws_pki_pkcs11_signer(uri, 1, &k->root, eb);
+    k->have_root = err == FWS_OK;
+    snprintf(suffix, sizeof(suffix), "-%s-intermediate", env);
+    if (err == FWS_OK)
+        err = pki_p11_uri_derive(o->pkcs11_uri, suffix, 0, uri, sizeof(uri));
+    if (err == FWS_OK)
+        err = pki_p11_uri_derive(o->pkcs11_uri, suffix, 1, k->inter_ref, sizeof(k->inter_ref));
+    if (err == FWS_OK)
+        err = fws_pki_pkcs11_signer(uri, 1, &k->inter, eb);
+    k->have_inter = k->have_root && err == FWS_OK;
+    fws_wipe(uri, sizeof(uri));
+    return err;
 }
 
 static fws_err signer_spki(const fws_signer *s, uint8_t **spki, size_t *len)
@@ -153,9 +193,9 @@ static fws_err write_ca_json(const char *path, const fws_pki_ca_opts *o, const c
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}", "env",
         fws_pki_env_name(o->env), "keyType", fws_key_type_name(k->root.type), "created", when,
-        "root", "certificate", "root.crt", "key", "root.key", "sha256", info->root_sha256, "keyid",
-        info->root_keyid, "intermediate", "certificate", "intermediate.crt", "key",
-        "intermediate.key", "sha256", info->intermediate_sha256, "keyid", info->intermediate_keyid);
+        "root", "certificate", "root.crt", "key", k->root_ref, "sha256", info->root_sha256, "keyid",
+        info->root_keyid, "intermediate", "certificate", "intermediate.crt", "key", k->inter_ref,
+        "sha256", info->intermediate_sha256, "keyid", info->intermediate_keyid);
     if (doc == NULL)
         return FWS_ERR_NOMEM;
     fws_err err = fws_json_pretty(doc, &text, &len);
@@ -170,6 +210,8 @@ static fws_err save_keys(const char *dir, const ca_keys *k, const fws_passphrase
                          fws_errbuf *eb)
 {
     char path[PATH_MAX + 64];
+    if (k->root_key == NULL)
+        return FWS_OK; /* in a token */
     snprintf(path, sizeof(path), "%s/root.key", dir);
     fws_err err = fws_key_save_private(k->root_key, path, pp, 1, eb);
     if (err != FWS_OK)
@@ -243,11 +285,7 @@ fws_err fws_pki_ca_init(const char *deploy, const fws_pki_ca_opts *o, fws_pki_ca
     }
     err = fws_random(tag, sizeof(tag));
     if (err == FWS_OK)
-        err = new_signer(type, &k.root, &k.root_key);
-    k.have_root = err == FWS_OK;
-    if (err == FWS_OK)
-        err = new_signer(type, &k.inter, &k.inter_key);
-    k.have_inter = k.have_root && err == FWS_OK;
+        err = make_keys(o, type, &k, eb);
     if (err != FWS_OK) {
         err = fws_errf(eb, err, "cannot generate the CA keys");
         goto out;

@@ -124,6 +124,11 @@ fws_err pki_issue_device(fws_pki *p, fws_pki_env env, const pki_device_id *dev, 
                          size_t spki_len, unsigned days, int64_t now, fws_pki_issued *out,
                          fws_errbuf *eb);
 
+/* A PKCS#11 URI with suffix appended to its object= label and, with strip_pin, without its
+ * pin-value (for storing). */
+fws_err pki_p11_uri_derive(const char *uri, const char *suffix, int strip_pin, char *out,
+                           size_t cap);
+
 /* ---- the rest ------------------------------------------------------------------------------ */
 
 /* Field syntax checks: FWS_ERR_ARG with eb naming the field. */

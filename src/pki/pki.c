@@ -7,6 +7,7 @@
 #include <time.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include "fwseal/json.h"
 #include "fwseal/util.h"
 #include "pki/internal.h"
 
@@ -88,14 +89,59 @@ out:
     return err;
 }
 
-fws_err fws_pki_load_issuer(fws_pki *p, fws_pki_env env, const fws_passphrase *pp, fws_errbuf *eb)
+/* The intermediate's key reference from ca.json: a file name in the environment's folder, or a
+ * PKCS#11 URI. */
+static fws_err issuer_ref(const fws_pki *p, fws_pki_env env, char *out, size_t cap, fws_errbuf *eb)
 {
     char path[PATH_MAX + 64];
-    fws_key *key = NULL, *pub = NULL;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    json_t *doc = NULL, *inter = NULL;
+    const char *ref = NULL;
+    fws_err err = pki_env_path(p, env, "ca.json", path, sizeof(path));
+    if (err == FWS_OK)
+        err = fws_file_read(path, 1u << 16, &text, &len, eb);
+    if (err == FWS_OK)
+        err = fws_json_parse(text, len, 0, NULL, &doc, eb);
+    if (err == FWS_OK)
+        err = fws_json_get_object(doc, "intermediate", &inter, eb);
+    if (err == FWS_OK)
+        err = fws_json_get_string(inter, "key", &ref, eb);
+    if (err == FWS_OK &&
+        (strlen(ref) >= cap || (strncmp(ref, "pkcs11:", 7) != 0 && strchr(ref, '/') != NULL)))
+        err = fws_errf(eb, FWS_ERR_FORMAT, "%s: bad intermediate key reference", path);
+    if (err == FWS_OK)
+        snprintf(out, cap, "%s", ref);
+    json_decref(doc);
+    free(text);
+    return err;
+}
+
+static fws_err issuer_signer(const fws_pki *p, fws_pki_env env, const char *ref,
+                             const fws_passphrase *pp, fws_signer *out, fws_errbuf *eb)
+{
+    char path[PATH_MAX + 64];
+    fws_key *key = NULL;
+    if (strncmp(ref, "pkcs11:", 7) == 0)
+        return fws_pki_pkcs11_signer(ref, 0, out, eb);
+    fws_err err = pki_env_path(p, env, ref, path, sizeof(path));
+    if (err == FWS_OK)
+        err = fws_key_load_private(path, pp, &key, eb);
+    if (err == FWS_OK)
+        err = fws_signer_from_key(key, out);
+    if (err != FWS_OK)
+        fws_key_free(key);
+    return err;
+}
+
+fws_err fws_pki_load_issuer(fws_pki *p, fws_pki_env env, const fws_passphrase *pp, fws_errbuf *eb)
+{
+    char ref[1024];
+    fws_signer s;
+    fws_key *pub = NULL;
     uint8_t *spki = NULL;
     unsigned char *cert_spki = NULL;
     size_t spki_len = 0;
-    fws_err err = FWS_OK;
     if (fws_pki_env_name(env) == NULL)
         return fws_errf(eb, FWS_ERR_ARG, "unknown environment");
     pki_env_ca *ca = &p->ca[env];
@@ -104,28 +150,25 @@ fws_err fws_pki_load_issuer(fws_pki *p, fws_pki_env env, const fws_passphrase *p
                         fws_pki_env_name(env));
     if (ca->has_issuer)
         return FWS_OK;
-    err = pki_env_path(p, env, "intermediate.key", path, sizeof(path));
+    fws_err err = issuer_ref(p, env, ref, sizeof(ref), eb);
     if (err == FWS_OK)
-        err = fws_key_load_private(path, pp, &key, eb);
-    if (err == FWS_OK)
-        err = fws_key_public_dup(key, &pub);
+        err = issuer_signer(p, env, ref, pp, &s, eb);
+    if (err != FWS_OK)
+        return err;
+    err = fws_signer_public_key(&s, &pub);
     if (err == FWS_OK)
         err = fws_key_spki_der(pub, &spki, &spki_len);
-    if (err != FWS_OK)
-        goto out;
-    int n = i2d_PUBKEY(X509_get0_pubkey(ca->inter), &cert_spki);
-    if (n <= 0 || (size_t)n != spki_len || memcmp(cert_spki, spki, spki_len) != 0) {
-        err = fws_errf(eb, FWS_ERR_KEY_MISMATCH, "%s: not the key of the %s intermediate", path,
+    int n = err == FWS_OK ? i2d_PUBKEY(X509_get0_pubkey(ca->inter), &cert_spki) : 0;
+    if (err == FWS_OK &&
+        (n <= 0 || (size_t)n != spki_len || memcmp(cert_spki, spki, spki_len) != 0))
+        err = fws_errf(eb, FWS_ERR_KEY_MISMATCH, "%s: not the key of the %s intermediate", ref,
                        fws_pki_env_name(env));
-        goto out;
-    }
-    err = fws_signer_from_key(key, &ca->issuer);
     if (err == FWS_OK) {
-        key = NULL;
+        ca->issuer = s;
         ca->has_issuer = 1;
+    } else {
+        fws_signer_free(&s);
     }
-out:
-    fws_key_free(key);
     fws_key_free(pub);
     free(spki);
     OPENSSL_free(cert_spki);
