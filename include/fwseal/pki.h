@@ -66,6 +66,14 @@ fws_err fws_pki_csr_create(const fws_signer *s, const char *common_name, const c
 fws_err fws_pki_pkcs11_signer(const char *uri, int generate_key, fws_signer *out,
                               fws_errbuf *eb) FWS_MUST_CHECK;
 
+/* A signer over the device's identity key in a TPM 2.0 (tpm2-tss ESAPI): an ECDSA P-256 key
+ * created as a primary key of the owner hierarchy from fwseal's fixed template, so the same TPM
+ * always derives the same key and no key blob is stored. tcti is a tpm2-tss TCTI configuration
+ * ("swtpm:host=127.0.0.1,port=2321", "device:/dev/tpmrm0"; NULL: the library's default). Each
+ * signature is verified with the key's public half before it is returned. The handle is
+ * flushed by fws_signer_free. */
+fws_err fws_pki_tpm_signer(const char *tcti, fws_signer *out, fws_errbuf *eb) FWS_MUST_CHECK;
+
 /* Checks a PKCS#10 request (PEM or DER, at most FWS_PKI_CSR_MAX bytes): well formed, a P-256
  * key, signed with ecdsa-with-SHA256 by that key (proof of possession). On success spki
  * (malloc'd) receives the request's SubjectPublicKeyInfo DER. Errors: FWS_ERR_FORMAT,
