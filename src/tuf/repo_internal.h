@@ -83,7 +83,8 @@ typedef struct repo_keyring {
     size_t n;
     fws_signer signers[REPO_MAX_SIGNERS];
     char keyids[REPO_MAX_SIGNERS][FWS_TUF_KEYID_HEX_LEN];
-    char first_error[FWS_ERRBUF_SIZE];
+    char first_error[FWS_ERRBUF_SIZE]; /* why the first key that would not open did not */
+    fws_err first_code;
 } repo_keyring;
 
 void repo_keyring_init(repo_keyring *kr, fws_deploy *d, const fws_passphrase *pp,
@@ -92,9 +93,10 @@ void repo_keyring_free(repo_keyring *kr);
 /* Adds a signer the keyring takes ownership of (a key made in this operation). */
 fws_err repo_keyring_adopt(repo_keyring *kr, fws_signer *s, const char *keyid,
                            fws_errbuf *eb) FWS_MUST_CHECK;
-/* The signers of a role {"keyids", "threshold"}: every listed key that can be opened; fails with
- * FWS_ERR_THRESHOLD (naming the first key that could not be opened and why) when fewer than the
- * threshold open. out holds borrowed pointers and the key IDs they sign under. */
+/* The signers of a role {"keyids", "threshold"}: every listed key that can be opened; when fewer
+ * than the threshold open, fails with the error of the first key that would not (a missing
+ * file, a wrong passphrase...) or FWS_ERR_NOT_FOUND when no reference names it. out holds borrowed
+ * pointers and the key IDs they sign under. */
 typedef struct repo_signer_set {
     size_t n;
     const fws_signer *s[FWS_REPO_MAX_KEYS * 2];

@@ -134,10 +134,13 @@ static fws_err keyring_open_ref(repo_keyring *kr, const char *ref,
     return repo_keyring_adopt(kr, &s, keyid, eb);
 }
 
-static void note_error(repo_keyring *kr, const fws_errbuf *e)
+static void note_error(repo_keyring *kr, fws_err err, const fws_errbuf *e)
 {
-    if (kr->first_error[0] == '\0' && e->msg[0] != '\0')
-        snprintf(kr->first_error, sizeof(kr->first_error), "%s", e->msg);
+    if (kr->first_error[0] != '\0')
+        return;
+    snprintf(kr->first_error, sizeof(kr->first_error), "%s",
+             e->msg[0] != '\0' ? e->msg : fws_strerror(err));
+    kr->first_code = err;
 }
 
 /* Opens every extra reference once; failures are remembered, not fatal. */
@@ -149,8 +152,9 @@ static void keyring_open_extra(repo_keyring *kr)
     kr->extra_opened = 1;
     for (size_t i = 0; i < kr->extra.n; i++) {
         fws_errbuf e = {{0}};
-        if (keyring_open_ref(kr, kr->extra.refs[i], id, &e) != FWS_OK)
-            note_error(kr, &e);
+        fws_err err = keyring_open_ref(kr, kr->extra.refs[i], id, &e);
+        if (err != FWS_OK)
+            note_error(kr, err, &e);
     }
 }
 
@@ -162,12 +166,16 @@ static const fws_signer *keyring_get(repo_keyring *kr, const char *keyid)
     const char *ref = repo_config_find_ref(kr->d, keyid);
     if (s == NULL && ref != NULL) {
         fws_errbuf e = {{0}};
-        if (keyring_open_ref(kr, ref, id, &e) != FWS_OK)
-            note_error(kr, &e);
-        else if (strcmp(id, keyid) != 0)
-            snprintf(kr->first_error, sizeof(kr->first_error),
+        fws_err err = keyring_open_ref(kr, ref, id, &e);
+        if (err != FWS_OK)
+            note_error(kr, err, &e);
+        else if (strcmp(id, keyid) != 0) {
+            fws_errbuf m = {{0}};
+            fws_errf(&m, FWS_ERR_KEY_MISMATCH,
                      "%s holds key %.16s..., but the config names it as key %.16s...", ref, id,
                      keyid);
+            note_error(kr, FWS_ERR_KEY_MISMATCH, &m);
+        }
         s = keyring_find(kr, keyid);
     }
     if (s == NULL) {
@@ -187,6 +195,7 @@ fws_err repo_keyring_role(repo_keyring *kr, const json_t *role, const char *what
         return fws_errf(eb, err, "%s: bad role in the published metadata", what);
     memset(&set, 0, sizeof(set));
     kr->first_error[0] = '\0';
+    kr->first_code = FWS_ERR_NOT_FOUND;
     for (size_t i = 0; i < json_array_size(r.keyids); i++) {
         const char *keyid = json_string_value(json_array_get(r.keyids, i));
         const fws_signer *s = keyring_get(kr, keyid);
@@ -198,9 +207,9 @@ fws_err repo_keyring_role(repo_keyring *kr, const json_t *role, const char *what
     }
     if (set.n < r.threshold) {
         if (kr->first_error[0] != '\0')
-            return fws_errf(eb, FWS_ERR_THRESHOLD, "%s: %zu of the %u keys needed could open: %s",
+            return fws_errf(eb, kr->first_code, "%s: %zu of the %u keys needed could open: %s",
                             what, set.n, r.threshold, kr->first_error);
-        return fws_errf(eb, FWS_ERR_THRESHOLD,
+        return fws_errf(eb, FWS_ERR_NOT_FOUND,
                         "%s: %zu of the %u keys needed could open (no key reference for the "
                         "others: pass them with --key)",
                         what, set.n, r.threshold);
