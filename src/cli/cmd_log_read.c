@@ -275,7 +275,7 @@ int cmd_log_verify(int argc, char **argv)
             "{s:b, s:s%, s:I, s:s, s:I, s:I, s:I, s:i, s:I}", "verified", 1, "origin", x->cp.origin,
             x->cp.origin_len, "size", (json_int_t)x->cp.size, "root", root, "entries",
             (json_int_t)a.entries, "bundles", (json_int_t)a.bundles, "tiles", (json_int_t)a.tiles,
-            "levels", (int)a.levels, "witnesses", (json_int_t)x->threshold));
+            "levels", (int)a.levels, "cosignatures_required", (json_int_t)x->threshold));
     else
         printf("OK %.*s: %llu entries checked, %llu tiles on %u levels, root %s\n",
                (int)x->cp.origin_len, x->cp.origin, (unsigned long long)a.entries,
