@@ -53,6 +53,13 @@ int cmd_est(int argc, char **argv);
 /* Loads a private key, taking the passphrase from FWSEAL_PASSPHRASE, passfile or the terminal. */
 fws_err cli_load_private_key(const char *path, const char *passfile, fws_key **out,
                              fws_errbuf *eb) FWS_MUST_CHECK;
+/* A signer from a private key file (its passphrase as for cli_load_private_key) or from a
+ * PKCS#11 URI ("pkcs11:..."; passfile, when given and the URI names no PIN, holds the PIN). */
+fws_err cli_load_signer(const char *ref, const char *passfile, fws_signer *out,
+                        fws_errbuf *eb) FWS_MUST_CHECK;
+/* fwseal key pkcs11-gen and fwseal key export-pub (cmd_key_pkcs11.c). */
+int cmd_key_pkcs11_gen(int argc, char **argv);
+int cmd_key_export_pub(int argc, char **argv);
 /* Parses a byte count with an optional K, M, G suffix (powers of 1024). */
 fws_err cli_parse_size(const char *text, uint64_t *out) FWS_MUST_CHECK;
 /* Writes s as a JSON document on stdout (pretty, sorted keys); steals the reference. */
