@@ -21,7 +21,7 @@ static fws_err uri_with_pin_file(const char *uri, const char *passfile, char *ou
     memcpy(out, uri, k + 1);
     if (has_pin || passfile == NULL)
         return FWS_OK;
-    int n = snprintf(out + k, cap - k, "%spin-source=", strchr(uri, '?') ? "&" : "?");
+    int n = snprintf(out + k, cap - k, "%spin-source=file:", strchr(uri, '?') ? "&" : "?");
     if (n < 0 || (size_t)n >= cap - k)
         return fws_errf(eb, FWS_ERR_TOO_BIG, "PKCS#11 URI too long");
     k += (size_t)n;
