@@ -233,6 +233,9 @@ int cmd_key(int argc, char **argv)
         {"show", "print a key file's type, key ID and public key", key_show},
         {"rotate", "replace a deployment's TUF role keys (fwseal key rotate --help)",
          cmd_key_rotate},
+        {"pkcs11-gen", "generate a key pair inside a PKCS#11 token", cmd_key_pkcs11_gen},
+        {"export-pub", "write the public key of a key file or PKCS#11 key as PEM",
+         cmd_key_export_pub},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("key", cmds, argc, argv);

@@ -13,7 +13,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: fwseal sign --key KEY.pem --out FILE.dsse.json FILE\n"
+            "usage: fwseal sign --key KEY.pem|PKCS11-URI --out FILE.dsse.json FILE\n"
             "                   [--passphrase-file F] [--max-size BYTES] [--force] [--json]\n"
             "\n"
             "Signs FILE: an in-toto Statement v1 naming the file and its SHA-256 digest (and, in\n"
@@ -110,7 +110,6 @@ int cmd_sign(int argc, char **argv)
 {
     sign_opts o;
     fws_errbuf eb = {{0}};
-    fws_key *key = NULL;
     fws_signer signer = {0};
     uint8_t sha[FWS_SHA256_LEN];
     uint64_t size = 0;
@@ -122,11 +121,7 @@ int cmd_sign(int argc, char **argv)
 
     fws_err err = fws_hash_file(o.file, o.max_size, sha, NULL, &size, &eb);
     if (err == FWS_OK)
-        err = cli_load_private_key(o.key, o.passfile, &key, &eb);
-    if (err == FWS_OK) {
-        err = fws_signer_from_key(key, &signer);
-        key = err == FWS_OK ? NULL : key;
-    }
+        err = cli_load_signer(o.key, o.passfile, &signer, &eb);
     if (err == FWS_OK)
         err = fws_intoto_statement(fws_basename(o.file), sha, SIGN_PREDICATE_TYPE,
                                    predicate_for(size), &statement, &statement_len, &eb);
@@ -138,7 +133,6 @@ int cmd_sign(int argc, char **argv)
     if (err == FWS_OK)
         err = fws_file_write_atomic(o.out, envelope, envelope_len, 0644, o.force, &eb);
     rc = err == FWS_OK ? report(&o, &signer, sha, size) : cli_report("sign", err, &eb);
-    fws_key_free(key);
     if (signer.impl != NULL)
         fws_signer_free(&signer);
     free(statement);
