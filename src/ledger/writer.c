@@ -102,9 +102,11 @@ fws_err fws_ledger_create(const char *dir, const fws_ledger_config *cfg, const f
     if (strlen(cfg->key_ref) == 0 || strlen(cfg->key_ref) >= sizeof(c.key_ref))
         return fws_errf(eb, FWS_ERR_ARG, "key reference must be 1 to %zu bytes",
                         sizeof(c.key_ref) - 1);
-    err = fws_note_name_check(cfg->origin, strlen(cfg->origin), eb);
+    fws_errbuf why = {{0}};
+    err = fws_note_name_check(cfg->origin, strlen(cfg->origin), &why);
     if (err != FWS_OK)
-        return fws_errf(eb, err, "origin \"%s\" cannot name a note key", cfg->origin);
+        return fws_errf(eb, err, "origin \"%.200s\" cannot name the log key: %s", cfg->origin,
+                        why.msg);
     err = signer_vkey(cfg->origin, signer, &v, eb);
     if (err == FWS_OK)
         err = fws_note_vkey_format(&v, c.vkey, NULL);
