@@ -29,6 +29,17 @@ typedef struct pki_env_ca {
     fws_signer issuer;
 } pki_env_ca;
 
+/* Trust anchors copied into every bundle, read once per handle (bundle.c). */
+typedef struct pki_anchors {
+    int loaded;
+    uint8_t *root_json, *vkey, *pin;
+    size_t root_json_len, vkey_len, pin_len;
+    /* Batches: files identical in every bundle are written once here and hard-linked. */
+    char shared[PATH_MAX];
+    int shared_env[PKI_ENV_COUNT];
+} pki_anchors;
+void pki_anchors_free(pki_anchors *a);
+
 struct fws_pki {
     char deploy[PATH_MAX];
     char dir[PATH_MAX]; /* DEPLOY/pki */
@@ -41,6 +52,7 @@ struct fws_pki {
     int has_ledger_signer;
     fws_signer ledger_signer;
     unsigned operational_days;
+    pki_anchors anchors;
 };
 
 /* ---- certificates (cert.c) ---------------------------------------------------------------- */

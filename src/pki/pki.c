@@ -321,6 +321,7 @@ void fws_pki_close(fws_pki *p)
     if (p->has_ledger_signer)
         fws_signer_free(&p->ledger_signer);
     pki_store_close(p->store);
+    pki_anchors_free(&p->anchors);
     free(p);
 }
 

@@ -194,7 +194,8 @@ fws_err pki_issue_device(fws_pki *p, fws_pki_env env, const pki_device_id *dev, 
     err = pki_cert_issue(&spec, &ca->issuer, out->der, sizeof(out->der), &out->der_len, eb);
     if (err != FWS_OK)
         return err;
-    snprintf(out->device_id, sizeof(out->device_id), "%s", dev->id);
+    if (out->device_id != dev->id) /* the caller may pass out->device_id itself */
+        snprintf(out->device_id, sizeof(out->device_id), "%s", dev->id);
     fws_hex_encode(spec.serial, PKI_SERIAL_LEN, out->cert_serial);
     pki_sha256_hex(out->der, out->der_len, out->cert_sha256);
     out->not_before = spec.not_before;
