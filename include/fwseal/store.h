@@ -47,6 +47,7 @@ extern "C" {
 #define FWS_STORE_SELECTOR_LIST_MAX 4096     /* names or device IDs in one selector list */
 #define FWS_STORE_MAX_STAGES 16              /* stages in one rollout */
 #define FWS_STORE_LIST_MAX 10000             /* rows in one list call */
+#define FWS_STORE_REPORT_LIST_MAX 128        /* reports (with bodies) in one list call */
 #define FWS_STORE_LEADER_NAME_MAX 32         /* leader name: [a-z0-9_-] */
 #define FWS_STORE_LEADERS 8                  /* leader names one handle may hold */
 #define FWS_STORE_PATH_MAX 4096              /* SQLite path or PostgreSQL URL */
@@ -423,7 +424,9 @@ fws_err fws_store_report_sequenced(fws_store *s, int64_t id, int64_t ledger_inde
                                    fws_errbuf *eb) FWS_MUST_CHECK;
 typedef fws_err (*fws_store_report_fn)(void *ctx, const fws_store_report *r, const uint8_t *body,
                                        size_t body_len);
-/* Reports not yet in the ledger, oldest first (ascending IDs above after_id). */
+/* The two report lists pass bodies, so their limit is 1..FWS_STORE_REPORT_LIST_MAX (a page of
+ * reports holds at most 32 MiB of bodies). Reports not yet in the ledger, oldest first
+ * (ascending IDs above after_id): */
 fws_err fws_store_report_unsequenced(fws_store *s, int64_t after_id, size_t limit,
                                      fws_store_report_fn fn, void *ctx,
                                      fws_errbuf *eb) FWS_MUST_CHECK;

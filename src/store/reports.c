@@ -168,6 +168,14 @@ fws_err fws_store_report_sequenced(fws_store *s, int64_t id, int64_t ledger_inde
                     (long long)r.ledger_index);
 }
 
+static fws_err chk_report_limit(size_t limit, fws_errbuf *eb)
+{
+    if (limit == 0 || limit > FWS_STORE_REPORT_LIST_MAX)
+        return fws_errf(eb, FWS_ERR_ARG, "report list limit %zu is not within 1..%d", limit,
+                        FWS_STORE_REPORT_LIST_MAX);
+    return FWS_OK;
+}
+
 typedef struct report_list {
     fws_store_report_fn fn;
     void *ctx;
@@ -194,7 +202,7 @@ fws_err fws_store_report_unsequenced(fws_store *s, int64_t after_id, size_t limi
     fws_err err;
     if (s == NULL || fn == NULL || after_id < 0)
         return fws_errf(eb, FWS_ERR_ARG, "unsequenced reports: bad argument");
-    if ((err = chk_limit(limit, eb)) != FWS_OK)
+    if ((err = chk_report_limit(limit, eb)) != FWS_OK)
         return err;
     report_list l = {fn, ctx};
     store_arg a[] = {ARG_I(after_id), ARG_I(limit)};
@@ -208,7 +216,7 @@ fws_err fws_store_report_list(fws_store *s, const char *device_id, const fws_sto
     if (s == NULL || fn == NULL)
         return fws_errf(eb, FWS_ERR_ARG, "report list: missing argument");
     if ((err = chk_str("device id", device_id, FWS_STORE_ID_MAX, CHK_ID, eb)) != FWS_OK ||
-        (err = chk_page(page, eb)) != FWS_OK)
+        (err = chk_page(page, eb)) != FWS_OK || (err = chk_report_limit(page->limit, eb)) != FWS_OK)
         return err;
     report_list l = {fn, ctx};
     store_arg a[] = {ARG_I(page->after), ARG_I(page->limit), ARG_T(device_id)};

@@ -33,6 +33,14 @@ _pg_as_owner() {
     fi
 }
 
+# _pg_alive PID: the process exists and is not a zombie waiting to be reaped.
+_pg_alive() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    st=${st##*) }
+    [ "${st%% *}" != Z ]
+}
+
 _pg_port_free() {
     ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
 }
@@ -100,7 +108,7 @@ pg_start() {
 
     # Stops the server should this shell die without running its EXIT trap.
     (
-        while kill -0 $$ 2>/dev/null && [ -d "$PG_DIR/data" ]; do sleep 1; done
+        while _pg_alive $$ && [ -d "$PG_DIR/data" ]; do sleep 1; done
         if [ -d "$PG_DIR/data" ]; then
             _pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop
             rm -rf "$PG_DIR"

@@ -951,6 +951,10 @@ static void test_reports(void **state)
         fws_store_report_add(f->s, "d1", FWS_STORE_REPORT_INSTALL, b1, 0, 1, &again, NULL, &eb));
     ERR(FWS_ERR_ARG, fws_store_report_add(f->s, "d1", 0, b1, sizeof(b1), 1, &again, NULL, &eb));
     ERR(FWS_ERR_ARG, fws_store_report_add(f->s, "d1", 5, b1, sizeof(b1), 1, &again, NULL, &eb));
+    ERR(FWS_ERR_ARG, fws_store_report_unsequenced(f->s, 0, FWS_STORE_REPORT_LIST_MAX + 1,
+                                                  collect_report, &c, &eb));
+    p = page(0, FWS_STORE_REPORT_LIST_MAX + 1, 0);
+    ERR(FWS_ERR_ARG, fws_store_report_list(f->s, "d1", &p, collect_report, &c, &eb));
 }
 
 /* ---- alerts and the audit trail ---------------------------------------------------------- */
