@@ -430,6 +430,7 @@ typedef fws_err (*fws_store_report_fn)(void *ctx, const fws_store_report *r, con
 fws_err fws_store_report_unsequenced(fws_store *s, int64_t after_id, size_t limit,
                                      fws_store_report_fn fn, void *ctx,
                                      fws_errbuf *eb) FWS_MUST_CHECK;
+/* One device's reports, by page. */
 fws_err fws_store_report_list(fws_store *s, const char *device_id, const fws_store_page *page,
                               fws_store_report_fn fn, void *ctx, fws_errbuf *eb) FWS_MUST_CHECK;
 
