@@ -284,6 +284,7 @@ typedef struct fws_pki_cert {
     char serial[FWS_PKI_SERIAL_HEX_LEN];
     char device_id[FWS_PKI_ID_LEN];
     char sha256[65];
+    char spki_sha256[65]; /* SHA-256 of the certified key's SubjectPublicKeyInfo */
     fws_pki_env env;
     fws_pki_cert_kind kind;
     fws_pki_cert_status status;

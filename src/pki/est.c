@@ -169,13 +169,15 @@ static fws_err enroll(fws_pki *p, fws_pki_env env, const fws_pki_identity *who, 
     fws_pki_cert c;
     fws_err err = pki_store_device_get(p->store, who->device_id, &d, eb);
     pki_device_id dev = {d.id, d.serial, d.model};
+    memset(&c, 0, sizeof(c));
+    if (err == FWS_OK)
+        err = pki_key_unique(p, spki, spki_len, d.id, c.spki_sha256, eb);
     if (err == FWS_OK)
         err = pki_issue_device(p, env, &dev, spki, spki_len,
                                p->operational_days ? p->operational_days : FWS_PKI_OPERATIONAL_DAYS,
                                now, iss, eb);
     if (err != FWS_OK)
         return err;
-    memset(&c, 0, sizeof(c));
     memcpy(c.serial, iss->cert_serial, sizeof(c.serial));
     memcpy(c.device_id, d.id, sizeof(c.device_id));
     memcpy(c.sha256, iss->cert_sha256, sizeof(c.sha256));

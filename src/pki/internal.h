@@ -141,6 +141,11 @@ fws_err pki_issue_device(fws_pki *p, fws_pki_env env, const pki_device_id *dev, 
 fws_err pki_p11_uri_derive(const char *uri, const char *suffix, int strip_pin, char *out,
                            size_t cap);
 
+/* FWS_ERR_EXISTS when another device than device_id already has a certificate for this key
+ * (unique key material for every unit); spki_sha256 receives the key's digest. */
+fws_err pki_key_unique(fws_pki *p, const uint8_t *spki, size_t len, const char *device_id,
+                       char spki_sha256[65], fws_errbuf *eb);
+
 /* ---- the rest ------------------------------------------------------------------------------ */
 
 /* Field syntax checks: FWS_ERR_ARG with eb naming the field. */

@@ -14,6 +14,7 @@ typedef struct prov_plan {
     fws_pki_device existing;
     uint8_t *spki;
     size_t spki_len;
+    char spki_sha256[65];
 } prov_plan;
 
 static void plan_free(prov_plan *pl)
@@ -118,9 +119,28 @@ static fws_err prov_check(fws_pki *p, const fws_pki_provision_req *r, prov_plan 
         err = check_existing(p, r, pl, eb);
     if (err == FWS_OK)
         err = fws_pki_csr_check(r->unverified_csr, r->csr_len, &pl->spki, &pl->spki_len, eb);
+    if (err == FWS_OK)
+        err = pki_key_unique(p, pl->spki, pl->spki_len, pl->has_existing ? pl->existing.id : "",
+                             pl->spki_sha256, eb);
     if (err != FWS_OK)
         plan_free(pl);
     return err;
+}
+
+fws_err pki_key_unique(fws_pki *p, const uint8_t *spki, size_t len, const char *device_id,
+                       char spki_sha256[65], fws_errbuf *eb)
+{
+    char owner[FWS_PKI_ID_LEN];
+    pki_sha256_hex(spki, len, spki_sha256);
+    fws_err err = pki_store_key_owner(p->store, spki_sha256, device_id, owner, eb);
+    if (err == FWS_ERR_NOT_FOUND)
+        return FWS_OK;
+    if (err != FWS_OK)
+        return err;
+    return fws_errf(eb, FWS_ERR_EXISTS,
+                    "the request's key already belongs to device %s: every unit needs its own"
+                    " key",
+                    owner);
 }
 
 static void refuse(fws_pki *p, const fws_pki_provision_req *r, const fws_errbuf *local)
@@ -257,6 +277,7 @@ static fws_err store_issued(fws_pki *p, const fws_pki_provision_req *r, const pr
     memcpy(c.serial, iss->cert_serial, sizeof(c.serial));
     memcpy(c.device_id, iss->device_id, sizeof(c.device_id));
     memcpy(c.sha256, iss->cert_sha256, sizeof(c.sha256));
+    memcpy(c.spki_sha256, pl->spki_sha256, sizeof(c.spki_sha256));
     c.env = r->env;
     c.kind = FWS_CERT_FACTORY;
     c.status = FWS_CERT_VALID;
@@ -319,6 +340,36 @@ static fws_err check_duplicates(const fws_pki_provision_req *reqs, const size_t 
     return err;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+    const prov_plan *const *x = a, *const *y = b;
+    return strcmp((*x)->spki_sha256, (*y)->spki_sha256);
+}
+
+/* Two rows of one batch with the same key: the later row is reported. */
+static fws_err check_key_repeats(const prov_plan *plans, const size_t *rows, size_t n,
+                                 fws_errbuf *eb)
+{
+    const prov_plan **sorted = malloc(n * sizeof(*sorted));
+    fws_err err = FWS_OK;
+    if (sorted == NULL)
+        return FWS_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = &plans[i];
+    qsort(sorted, n, sizeof(*sorted), cmp_key);
+    for (size_t i = 1; i < n && err == FWS_OK; i++) {
+        if (strcmp(sorted[i]->spki_sha256, sorted[i - 1]->spki_sha256) != 0)
+            continue;
+        size_t a = (size_t)(sorted[i - 1] - plans), b = (size_t)(sorted[i] - plans);
+        size_t first = a < b ? a : b, second = a < b ? b : a;
+        err = fws_errf(eb, FWS_ERR_EXISTS,
+                       "row %zu: the same key as row %zu: every unit needs its own key",
+                       rows ? rows[second] : second + 1, rows ? rows[first] : first + 1);
+    }
+    free(sorted);
+    return err;
+}
+
 static fws_err check_all(fws_pki *p, const fws_pki_provision_req *reqs, const size_t *rows,
                          size_t n, prov_plan *plans, int prefix, fws_errbuf *eb)
 {
@@ -342,7 +393,10 @@ static fws_err check_all(fws_pki *p, const fws_pki_provision_req *reqs, const si
                             local.msg[0] ? local.msg : fws_strerror(err));
         return fws_errf(eb, err, "%s", local.msg[0] ? local.msg : fws_strerror(err));
     }
-    return FWS_OK;
+    err = check_key_repeats(plans, rows, n, eb);
+    if (err != FWS_OK)
+        pki_refusal(p, "provision", reqs[0].env, "batch", eb ? eb->msg : "repeated key");
+    return err;
 }
 
 /* Regenerates the CRL of every environment a reprovisioned device left certificates in. */

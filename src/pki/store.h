@@ -26,6 +26,10 @@ fws_err pki_store_device_list(pki_store *s, const fws_pki_filter *f, fws_pki_dev
 
 fws_err pki_store_cert_put(pki_store *s, const fws_pki_cert *c, const uint8_t *der, size_t len,
                            fws_errbuf *eb);
+/* Another device (not device_id) holding a certificate for the key whose SPKI has this SHA-256
+ * (hex): FWS_OK with its ID, or FWS_ERR_NOT_FOUND. */
+fws_err pki_store_key_owner(pki_store *s, const char *spki_sha256, const char *device_id,
+                            char owner[FWS_PKI_ID_LEN], fws_errbuf *eb);
 /* By certificate serial (hex). FWS_ERR_NOT_FOUND. */
 fws_err pki_store_cert_get(pki_store *s, const char *serial, fws_pki_cert *out, fws_errbuf *eb);
 fws_err pki_store_cert_list(pki_store *s, const char *device_id, fws_pki_cert_fn fn, void *ctx,

@@ -15,6 +15,7 @@ enum {
     ST_SUPERSEDE_ALL,
     ST_REVOKE,
     ST_REFUSAL_ADD,
+    ST_KEY_OWNER,
     ST__COUNT
 };
 
@@ -29,7 +30,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                    " operator, key_origin, hw_checks, env, status, provisioned_at, updated_at,"
                    " reprovisions, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_CERT_PUT] = "INSERT INTO certs (serial, device_id, sha256, env, kind, status, not_before,"
-                    " not_after, revoked_at, reason, der) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " not_after, revoked_at, reason, der, spki_sha256)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_CERT_GET] = "SELECT serial, device_id, sha256, env, kind, status, not_before, not_after,"
                     " revoked_at, reason FROM certs WHERE serial = ?",
     [ST_SUPERSEDE] = "UPDATE certs SET status = 2 WHERE device_id = ? AND kind = ? AND status = 1",
@@ -38,6 +40,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                   " AND status <> 3",
     [ST_REFUSAL_ADD] = "INSERT INTO refusals (time, action, env, subject, reason)"
                        " VALUES (?,?,?,?,?)",
+    [ST_KEY_OWNER] = "SELECT device_id FROM certs WHERE spki_sha256 = ? AND device_id <> ? LIMIT 1",
 };
 
 static const char schema[] =
@@ -52,8 +55,9 @@ static const char schema[] =
     " serial TEXT PRIMARY KEY, device_id TEXT NOT NULL, sha256 TEXT NOT NULL,"
     " env INTEGER NOT NULL, kind INTEGER NOT NULL, status INTEGER NOT NULL,"
     " not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, revoked_at INTEGER NOT NULL,"
-    " reason INTEGER NOT NULL, der BLOB NOT NULL);"
+    " reason INTEGER NOT NULL, der BLOB NOT NULL, spki_sha256 TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS certs_device ON certs(device_id);"
+    "CREATE INDEX IF NOT EXISTS certs_key ON certs(spki_sha256);"
     "CREATE INDEX IF NOT EXISTS certs_revoked ON certs(env, status);"
     "CREATE TABLE IF NOT EXISTS refusals ("
     " seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, action TEXT NOT NULL, env TEXT NOT NULL,"
@@ -229,6 +233,25 @@ fws_err pki_store_device_put(pki_store *s, const fws_pki_device *d, fws_errbuf *
     return run(s, st, "device", eb);
 }
 
+fws_err pki_store_key_owner(pki_store *s, const char *spki_sha256, const char *device_id,
+                            char owner[FWS_PKI_ID_LEN], fws_errbuf *eb)
+{
+    sqlite3_stmt *st = s->st[ST_KEY_OWNER];
+    fws_err err = FWS_OK;
+    sqlite3_bind_text(st, 1, spki_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, device_id ? device_id : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        col_text(st, 0, owner, FWS_PKI_ID_LEN);
+    else if (rc == SQLITE_DONE)
+        err = FWS_ERR_NOT_FOUND;
+    else
+        err = db_err(s, eb, "key lookup");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
 fws_err pki_store_cert_put(pki_store *s, const fws_pki_cert *c, const uint8_t *der, size_t len,
                            fws_errbuf *eb)
 {
@@ -244,6 +267,7 @@ fws_err pki_store_cert_put(pki_store *s, const fws_pki_cert *c, const uint8_t *d
     sqlite3_bind_int64(st, 9, c->revoked_at);
     sqlite3_bind_int(st, 10, c->reason);
     sqlite3_bind_blob(st, 11, der, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, c->spki_sha256, -1, SQLITE_STATIC);
     return run(s, st, "certificate", eb);
 }
 

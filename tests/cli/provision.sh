@@ -105,9 +105,12 @@ expect_stderr "no CA"
 expect_exit 2 "$FWSEAL" provision --dir "$D" --env prod --serial SN-0002 --model hub-v2 --batch LOT7 --out bx
 expect_stderr "development devices only"
 [ ! -e bx ] || fail "a refused request wrote a bundle"
+# Unique key material for every unit: another device's key is refused.
+expect_exit 2 "$FWSEAL" provision --dir "$D" --env prod --serial SN-0009 --model hub-v2 --batch LOT7 --csr d1.csr --out bx
+expect_stderr "already belongs to device $ID1"
 # Every refusal is in the refusal log.
 expect_exit 0 "$FWSEAL" device refusals --dir "$D" --json
-[ "$(json_get stdout 'd.refusals.length')" -ge 7 ] || fail "refusals recorded"
+[ "$(json_get stdout 'd.refusals.length')" -ge 8 ] || fail "refusals recorded"
 json_get stdout 'd.refusals.map(r=>r.reason).join("\n")' | grep -q "does not verify" || fail "refusal reason"
 
 # ---- a development device with a key made on the bench ----

@@ -44,6 +44,7 @@ bad 10 'SN-9,hub-v2,LOT-9,2.1,st-1,bob,csr/9.key,pass,skip' 'row 10: CSR: not a 
 bad 11 'SN-10,hub-v2,LOT-9,2.1,st-1,bob,csr/10.csr,ok,skip' 'row 11: .*pass, fail or skip' 2
 bad 12 'SN 11,hub-v2,LOT-9,2.1,st-1,bob,csr/11.csr,pass,skip' 'row 12: serial' 2
 bad 1 'serial,model,lot,csr' 'row 1: header: unknown column' 2
+bad 15 'SN-14,hub-v2,LOT-9,2.1,st-1,bob,csr/3.csr,pass,skip' 'row 15: the same key as row 4' 2
 # A CSR whose signature does not verify.
 openssl req -in csr/13.csr -outform DER -out csr/13.der
 size=$(stat -c %s csr/13.der)
