@@ -32,17 +32,17 @@ expect_exit 0 "$FWSEAL" device show --dir "$D" P11-1 --json
 # The label is taken now: a second generation under it is refused.
 expect_exit 2 "$FWSEAL" provision --dir "$D" --env prod --serial P11-2 --model hub-v2 --batch B \
   --generate-pkcs11 "$URI" --out b2 --no-ledger
-expect_stderr "already holds a key 'unit-1'"
+expect_stderr 'labelled "unit-1" exists already'
 # A wrong PIN, an unknown token, a URI without an object.
 expect_exit 2 "$FWSEAL" provision --dir "$D" --env prod --serial P11-2 --model hub-v2 --batch B \
   --generate-pkcs11 "pkcs11:token=bench;object=unit-2?module-path=$MODULE&pin-value=0000" --out b2 --no-ledger
-expect_stderr "wrong PIN"
+expect_stderr "wrong user PIN"
 expect_exit 2 "$FWSEAL" provision --dir "$D" --env prod --serial P11-2 --model hub-v2 --batch B \
   --generate-pkcs11 "pkcs11:token=nope;object=unit-2?module-path=$MODULE&pin-value=1234" --out b2 --no-ledger
-expect_stderr "no PKCS#11 token 'nope'"
+expect_stderr "no token matches token=nope"
 expect_exit 2 "$FWSEAL" provision --dir "$D" --env prod --serial P11-2 --model hub-v2 --batch B \
   --generate-pkcs11 "pkcs11:token=bench?pin-value=1234" --out b2 --no-ledger
-expect_stderr "object= are required"
+expect_stderr "name the new key with object= or id="
 # The PIN from a file (pin-source).
 echo 1234 >pin.txt
 expect_exit 0 "$FWSEAL" provision --dir "$D" --env prod --serial P11-3 --model hub-v2 --batch B \
@@ -63,7 +63,7 @@ expect_exit 0 "$FWSEAL" device model add --dir "$D2" hub-v2
 openssl ecparam -name prime256v1 -genkey -noout -out s1.key 2>/dev/null
 openssl req -new -key s1.key -subj /CN=s1 -out s1.csr
 expect_exit 2 "$FWSEAL" provision --dir "$D2" --env staging --serial ST-1 --model hub-v2 --batch B --csr s1.csr --out s1 --no-ledger
-expect_stderr "no PIN"
+expect_stderr "no user PIN"
 FWSEAL_PKCS11_PIN=4321 expect_exit 0 "$FWSEAL" provision --dir "$D2" --env staging --serial ST-1 --model hub-v2 \
   --batch B --csr s1.csr --out s1 --no-ledger
 openssl verify -CAfile "$D2/pki/staging/root.crt" -untrusted s1/chain.pem s1/device.crt >/dev/null || fail "s1"
