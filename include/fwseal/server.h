@@ -231,7 +231,7 @@ const char *fws_req_header(const fws_req *req, const char *name);
  * when it does not fit cap (with the NUL), FWS_ERR_FORMAT for a bad escape. */
 fws_err fws_req_query(const fws_req *req, const char *name, char *buf, size_t cap) FWS_MUST_CHECK;
 /* The body as a JSON object (new reference). A body that is not JSON, or not an object, gives
- * FWS_ERR_FORMAT with eb saying where ("line 1, column 7: ..."); an empty body too. */
+ * FWS_ERR_FORMAT with eb saying what and at which byte; an empty body too. */
 fws_err fws_req_json(const fws_req *req, json_t **out, fws_errbuf *eb) FWS_MUST_CHECK;
 /* The verified client certificate chain (DER, leaf first) when the peer sent one, else n = 0.
  * Borrowed until the handler returns. verified is 1 when it chains to the environment's CA,
@@ -244,8 +244,9 @@ void fws_req_client_chain(const fws_req *req, const uint8_t *const **certs, cons
 /* Status (100..599). */
 void fws_resp_status(fws_resp *resp, int status);
 /* Adds a header (copied). FWS_ERR_ARG for a name or value with CR, LF or NUL, or one of the
- * headers the server writes itself (Content-Length, Connection, Transfer-Encoding, Date). */
-fws_err fws_resp_header(fws_resp *resp, const char *name, const char *value) FWS_MUST_CHECK;
+ * headers the server writes itself (Content-Length, Content-Type, Connection,
+ * Transfer-Encoding, Date); FWS_ERR_TOO_BIG past 4 KiB of headers. */
+fws_err fws_resp_header(fws_resp *resp, const char *name, const char *value);
 /* Sets the body (copied) with its content type, and the status. */
 fws_err fws_resp_body(fws_resp *resp, int status, const char *content_type, const void *data,
                       size_t len) FWS_MUST_CHECK;
