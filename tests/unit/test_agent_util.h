@@ -31,12 +31,12 @@ typedef struct device {
     int broken_v2; /* the v2 image does not come up when booted */
 } device;
 
-static int64_t fixed_now(void)
+static inline int64_t fixed_now(void)
 {
     return 1800000000; /* 2027-01-15 */
 }
 
-static void rm_tree(const char *p)
+static inline void rm_tree(const char *p)
 {
     struct stat sb;
     if (lstat(p, &sb) != 0)
@@ -59,7 +59,7 @@ static void rm_tree(const char *p)
     }
 }
 
-static void fill_image(uint8_t *b, size_t n, unsigned seed)
+static inline void fill_image(uint8_t *b, size_t n, unsigned seed)
 {
     uint32_t x = seed * 2654435761u + 1;
     for (size_t i = 0; i < n; i++) {
@@ -70,7 +70,7 @@ static void fill_image(uint8_t *b, size_t n, unsigned seed)
     }
 }
 
-static void device_make(device *d)
+static inline void device_make(device *d)
 {
     memset(d, 0, sizeof(*d));
     snprintf(d->root, sizeof(d->root), "%s/fwseal-agent-XXXXXX",
@@ -97,7 +97,7 @@ static void device_make(device *d)
         abort();
 }
 
-static void device_free(device *d)
+static inline void device_free(device *d)
 {
     rm_tree(d->root);
     free(d->v1);
@@ -106,7 +106,7 @@ static void device_free(device *d)
     fws_key_free(d->pub);
 }
 
-static void device_target(const device *d, fws_agent_target *t)
+static inline void device_target(const device *d, fws_agent_target *t)
 {
     memset(t, 0, sizeof(*t));
     strcpy(t->product, "hub");
@@ -118,8 +118,8 @@ static void device_target(const device *d, fws_agent_target *t)
     t->security_counter = V2_COUNTER;
 }
 
-static fws_err device_open(device *d, const fws_agent_io *io, const char *health,
-                           fws_slot_backend **slots, fws_agent **agent, fws_errbuf *eb)
+static inline fws_err device_open(device *d, const fws_agent_io *io, const char *health,
+                                  fws_slot_backend **slots, fws_agent **agent, fws_errbuf *eb)
 {
     fws_slot_config sc = {"file", d->slots, NULL, NULL, NULL, io};
     fws_err err = fws_slot_open(&sc, slots, eb);
@@ -144,7 +144,7 @@ static fws_err device_open(device *d, const fws_agent_io *io, const char *health
 }
 
 /* What the file holds, compared with an image. */
-static int file_equals(const char *path, const uint8_t *img, size_t len)
+static inline int file_equals(const char *path, const uint8_t *img, size_t len)
 {
     uint8_t *data = NULL;
     size_t n = 0;
@@ -156,7 +156,7 @@ static int file_equals(const char *path, const uint8_t *img, size_t len)
 }
 
 /* The simulated kernel: an image boots when it is exactly one of the released images. */
-static int device_boots(void *ctx, int slot, const char *path)
+static inline int device_boots(void *ctx, int slot, const char *path)
 {
     device *d = ctx;
     (void)slot;
@@ -166,7 +166,7 @@ static int device_boots(void *ctx, int slot, const char *path)
 }
 
 /* Power on: the bootloader (plain I/O: the agent's faults do not reach it) picks a slot. */
-static fws_err device_boot(device *d, int *booted)
+static inline fws_err device_boot(device *d, int *booted)
 {
     fws_slot_backend *b = NULL;
     fws_slot_config sc = {"file", d->slots, NULL, NULL, NULL, NULL};
@@ -178,7 +178,7 @@ static fws_err device_boot(device *d, int *booted)
 }
 
 /* Reports of a type in the queue, each checked against the device key. */
-static size_t count_reports(const device *d, const char *type)
+static inline size_t count_reports(const device *d, const char *type)
 {
     char needle[64];
     snprintf(needle, sizeof(needle), "\"type\":\"%s\"", type);
