@@ -384,6 +384,53 @@ fws_err fws_agent_reports_flush(fws_agent *a, fws_report_send_fn send, void *ctx
 fws_err fws_report_verify(const uint8_t *unverified, size_t len, const fws_key *device_pub,
                           char **payload, size_t *payload_len, fws_errbuf *eb) FWS_MUST_CHECK;
 
+/* ---- one pass of the update loop ------------------------------------------------------------ */
+
+#define FWS_ASSIGNMENT_PAYLOAD_TYPE "application/vnd.fwseal.assignment+json"
+#define FWS_ASSIGNMENT_MAX 16384
+
+/* What the server says a device should run: {"device", "nonce", "sequence", "target" (a TUF
+ * target path, or null for "stay"), "wrappedKey" (optional)} in a DSSE envelope signed by the
+ * deployment's assignment key. */
+typedef struct fws_assignment {
+    uint64_t sequence;
+    char target[FWS_AGENT_TARGET_MAX + 1]; /* "" when the device should stay as it is */
+    char wrapped_key[FWS_AGENT_WRAP_MAX + 1];
+} fws_assignment;
+
+/* Checks an assignment envelope: signed by key, for device_id, echoing nonce (hex), with a
+ * sequence above last_seq (FWS_ERR_ROLLBACK for a replay). */
+fws_err fws_assignment_check(const uint8_t *unverified, size_t len, const fws_key *key,
+                             const char *device_id, const char *nonce, uint64_t last_seq,
+                             fws_assignment *out, fws_errbuf *eb) FWS_MUST_CHECK;
+
+typedef struct fws_agent_loop_config {
+    /* http(s)://host[:port] serving /repo/metadata, /repo/targets, /log and /api/v1/device/...,
+     * or file:///DEPLOY (a deployment directory: repo/metadata, repo/targets, ledger) */
+    const char *server;
+    const char *bundle_dir; /* root.json, ledger.vkey, server.pin, assignment.pub, device.* */
+    const char *hardware;
+    const char *region; /* NULL: none */
+    const char *target; /* install this target path without an assignment (NULL: ask) */
+    const fws_agent_http_opts *http; /* NULL: defaults with the bundle's pin */
+} fws_agent_loop_config;
+
+typedef enum fws_agent_outcome {
+    FWS_PASS_UP_TO_DATE = 0,  /* nothing to do */
+    FWS_PASS_INSTALLED = 1,   /* a verified image waits in the inactive slot: reboot */
+    FWS_PASS_CONFIRMED = 2,   /* a trial boot was confirmed */
+    FWS_PASS_ROLLED_BACK = 3, /* a trial boot failed and was rolled back */
+    FWS_PASS_REFUSED = 4,     /* an update failed a check before activation (reported) */
+} fws_agent_outcome;
+
+/* One pass: recovery, queued reports sent, the assignment (fresh nonce, signature, sequence),
+ * TUF refresh and target lookup, the target's policy in the verifier core (model, region,
+ * security counter, expiry), the release's ledger record proven included in a checkpoint that
+ * is consistent with the last one this device saw, then the download into the inactive slot.
+ * Refusals are reported and returned as their check's code with *out FWS_PASS_REFUSED. */
+fws_err fws_agent_pass(fws_agent *a, const fws_agent_loop_config *c, fws_agent_outcome *out,
+                       fws_errbuf *eb) FWS_MUST_CHECK;
+
 #ifdef __cplusplus
 }
 #endif
