@@ -8,8 +8,11 @@
  *            HTTP/1.1 parser, routing, authentication by client certificate, rate limits,
  *            static files and every route with on_loop = 1 run there.
  *   workers  a small pool (default 4) that runs every route with on_loop = 0 and every
- *            background task. Each worker owns one store handle (store.h: one handle per
- *            thread), passed in fws_req.store. A finished request is handed back to its loop,
+ *            background task. With PostgreSQL each worker owns one store handle (store.h: one
+ *            handle per thread); with SQLite the workers share one handle and take turns (the
+ *            database has a single writer anyway). The handle is passed in fws_req.store and
+ *            is the caller's alone for the duration of the handler. A finished request is
+ *            handed back to its loop,
  *            which writes the response. Anything that touches the store, the ledger, the PKI
  *            inventory or signing keys must run on a worker.
  *

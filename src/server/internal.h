@@ -155,6 +155,9 @@ typedef struct srv_workers {
     unsigned n;
     pthread_t threads[FWS_SERVER_WORKERS_MAX];
     fws_store *stores[FWS_SERVER_WORKERS_MAX];
+    unsigned n_stores;
+    int shared; /* SQLite: one handle for every worker, used under store_mu */
+    pthread_mutex_t store_mu;
     unsigned started;
 } srv_workers;
 
@@ -183,6 +186,7 @@ struct srv_loop {
 };
 
 fws_err srv_loops_create(fws_server *srv, fws_errbuf *eb);
+fws_err srv_listen_parse(fws_server *srv, fws_errbuf *eb);
 fws_err srv_loops_start(fws_server *srv, fws_errbuf *eb);
 /* Asks each loop to drain; returns once every loop thread has returned. */
 void srv_loops_drain(fws_server *srv);

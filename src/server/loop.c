@@ -173,21 +173,35 @@ fws_err srv_loops_create(fws_server *srv, fws_errbuf *eb)
     return FWS_OK;
 }
 
-fws_err fws_server_listen(fws_server *srv, fws_errbuf *eb)
+/* Checks the listen address (at configuration time, so --check-config sees it). */
+fws_err srv_listen_parse(fws_server *srv, fws_errbuf *eb)
 {
-    char host[FWS_SERVER_LISTEN_MAX];
-    unsigned port = 0;
     const char *spec = srv->cfg.listen ? srv->cfg.listen : "127.0.0.1:8443";
-    if (srv->listening)
-        return fws_errf(eb, FWS_ERR_STATE, "already listening");
-    fws_err err = parse_listen(spec, host, sizeof(host), &port, eb);
+    fws_err err =
+        parse_listen(spec, srv->listen_host, sizeof(srv->listen_host), &srv->listen_port, eb);
     if (err != FWS_OK)
         return err;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(srv->listen_host, NULL, &hints, &ai);
+    if (rc != 0)
+        return fws_errf(eb, FWS_ERR_ARG, "--listen %s: %s", spec, gai_strerror(rc));
+    freeaddrinfo(ai);
+    return FWS_OK;
+}
+
+fws_err fws_server_listen(fws_server *srv, fws_errbuf *eb)
+{
+    const char *spec = srv->cfg.listen ? srv->cfg.listen : "127.0.0.1:8443";
+    unsigned port = srv->listen_port;
+    fws_err err = FWS_OK;
+    if (srv->listening)
+        return fws_errf(eb, FWS_ERR_STATE, "already listening");
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     char ps[8];
     snprintf(ps, sizeof(ps), "%u", port);
-    int rc = getaddrinfo(host, ps, &hints, &ai);
+    int rc = getaddrinfo(srv->listen_host, ps, &hints, &ai);
     if (rc != 0)
         return fws_errf(eb, FWS_ERR_ARG, "--listen %s: %s", spec, gai_strerror(rc));
     for (unsigned i = 0; i < srv->n_loops && err == FWS_OK; i++) {
@@ -210,7 +224,6 @@ fws_err fws_server_listen(fws_server *srv, fws_errbuf *eb)
     freeaddrinfo(ai);
     if (err != FWS_OK)
         return err;
-    snprintf(srv->listen_host, sizeof(srv->listen_host), "%s", host);
     srv->listen_port = port;
     srv->listening = 1;
     return FWS_OK;

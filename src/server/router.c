@@ -144,10 +144,12 @@ fws_err fws_req_json(const fws_req *req, json_t **out, fws_errbuf *eb)
     json_t *j = NULL;
     if (req->body_len == 0)
         return fws_errf(eb, FWS_ERR_FORMAT, "request body is empty: a JSON object is expected");
-    fws_err err = fws_json_parse(req->body, req->body_len, 0, NULL, &j, eb);
+    fws_errbuf inner = {{0}};
+    fws_err err = fws_json_parse(req->body, req->body_len, 0, NULL, &j, &inner);
     if (err != FWS_OK)
         return fws_errf(eb, err == FWS_ERR_TOO_BIG ? err : FWS_ERR_FORMAT,
-                        "request body is not valid JSON");
+                        "request body is not valid JSON: %s",
+                        inner.msg[0] ? inner.msg : fws_strerror(err));
     if (!json_is_object(j)) {
         json_decref(j);
         return fws_errf(eb, FWS_ERR_FORMAT, "request body must be a JSON object");

@@ -26,6 +26,24 @@ static fws_err whoami(fws_req *req, fws_resp *resp, void *ctx, fws_errbuf *eb)
                                    req->token_name, "role", fws_store_role_name(req->role)));
 }
 
+/* GET /device/v1/whoami: what the server knows of the calling device from its certificate
+ * (rate-limited per device, like every device route that does work). */
+static fws_err device_whoami(fws_req *req, fws_resp *resp, void *ctx, fws_errbuf *eb)
+{
+    const uint8_t *const *certs = NULL;
+    const size_t *lens = NULL;
+    size_t n = 0;
+    int verified = 0;
+    int64_t nb = 0, na = 0;
+    (void)ctx;
+    fws_req_client_chain(req, &certs, &lens, &n, &verified);
+    if (n == 0 || fws_pki_cert_validity(certs[0], lens[0], &nb, &na) != FWS_OK)
+        return fws_errf(eb, FWS_ERR_STATE, "no client certificate");
+    return fws_resp_json(resp, 200,
+                         json_pack("{s:s,s:s,s:I}", "device", req->device_id, "env",
+                                   fws_pki_env_name(req->env), "not_after", (json_int_t)na));
+}
+
 /* ?after=N&limit=N into a page. */
 static fws_err page_of(const fws_req *req, fws_store_page *page, int newest_first, fws_errbuf *eb)
 {
@@ -182,6 +200,12 @@ fws_err srv_routes_api(fws_server *srv, fws_errbuf *eb)
                              FWS_ROLE_BIT(FWS_STORE_ROLE_FACTORY);
     const unsigned auditors = FWS_ROLES_ADMIN | FWS_ROLE_BIT(FWS_STORE_ROLE_AUDITOR);
     const fws_route routes[] = {
+        {.method = "GET",
+         .path = "/device/v1/whoami",
+         .auth = FWS_AUTH_DEVICE,
+         .on_loop = 1,
+         .limit = fws_server_device_limit(srv),
+         .fn = device_whoami},
         {.method = "GET",
          .path = "/api/v1/whoami",
          .auth = FWS_AUTH_TOKEN,

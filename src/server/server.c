@@ -85,22 +85,34 @@ static fws_err ensure_cert(fws_server *srv, fws_errbuf *eb)
     return err;
 }
 
+/* PostgreSQL: one handle per worker. SQLite: one handle that the workers take turns on (the
+ * database has one writer at a time anyway, and one connection per process keeps SQLite's
+ * POSIX locks in one place). */
 static fws_err open_stores(fws_server *srv, fws_errbuf *eb)
 {
+    srv_workers *w = &srv->workers;
     fws_err err =
         fws_store_resolve(srv->cfg.store, srv->deploy, srv->store_url, sizeof(srv->store_url), eb);
-    srv_workers *w = &srv->workers;
-    for (unsigned i = 0; err == FWS_OK && i < w->n; i++) {
+    if (err == FWS_OK)
+        err = fws_store_open(srv->store_url, &w->stores[0], eb);
+    if (err != FWS_OK)
+        return fws_errf(eb, err, "store");
+    w->n_stores = 1;
+    w->shared = strcmp(fws_store_engine(w->stores[0]), "sqlite") == 0;
+    for (unsigned i = 1; !w->shared && i < w->n; i++) {
         err = fws_store_open(srv->store_url, &w->stores[i], eb);
         if (err != FWS_OK)
             return fws_errf(eb, err, "store");
+        w->n_stores++;
     }
-    return err;
+    return FWS_OK;
 }
 
 static fws_err load(fws_server *srv, fws_errbuf *eb)
 {
     fws_err err = check_dir(srv->deploy, "deployment directory", eb);
+    if (err == FWS_OK)
+        err = srv_listen_parse(srv, eb);
     if (err == FWS_OK)
         err = check_dir(srv->repo_dir, "TUF repository (fwseal init)", eb);
     if (err == FWS_OK)
@@ -159,6 +171,7 @@ fws_err fws_server_new(const fws_server_config *cfg, fws_server **out, fws_errbu
     pthread_mutex_init(&srv->pki_mu, NULL);
     pthread_mutex_init(&srv->workers.mu, NULL);
     pthread_cond_init(&srv->workers.cv, NULL);
+    pthread_mutex_init(&srv->workers.store_mu, NULL);
     pthread_mutex_init(&srv->ledger.mu, NULL);
     if (realpath(cfg->deploy, srv->deploy) == NULL) {
         int e = errno;
@@ -271,8 +284,9 @@ void fws_server_free(fws_server *srv)
     if (srv == NULL)
         return;
     srv_loops_free(srv);
-    for (unsigned i = 0; i < srv->workers.n; i++)
+    for (unsigned i = 0; i < srv->workers.n_stores; i++)
         fws_store_close(srv->workers.stores[i]);
+    pthread_mutex_destroy(&srv->workers.store_mu);
     srv_ledger_free(srv);
     srv_tls_free(&srv->tls);
     fws_ratelimit_free(srv->device_limit);

@@ -20,7 +20,7 @@ static void *worker_main(void *arg)
     srv_worker_arg *wa = arg;
     fws_server *srv = wa->srv;
     srv_workers *w = &srv->workers;
-    fws_store *store = w->stores[wa->index];
+    fws_store *store = w->stores[w->shared ? 0 : wa->index];
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (w->head == NULL && !w->stopping)
@@ -34,12 +34,16 @@ static void *worker_main(void *arg)
         if (w->head == NULL)
             w->tail = NULL;
         pthread_mutex_unlock(&w->mu);
-        if (job->rq != NULL) {
+        if (w->shared)
+            pthread_mutex_lock(&w->store_mu);
+        if (job->rq != NULL)
             srv_run_handler(srv, job->rq, store);
-            srv_loop_complete(srv_conn_loop(job->rq), job->rq);
-        } else {
+        else
             run_task(srv, &srv->tasks[job->task], store);
-        }
+        if (w->shared)
+            pthread_mutex_unlock(&w->store_mu);
+        if (job->rq != NULL)
+            srv_loop_complete(srv_conn_loop(job->rq), job->rq);
         free(job);
     }
 }
