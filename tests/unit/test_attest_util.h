@@ -30,7 +30,7 @@ typedef struct ta_swtpm {
     char tcti[80];
 } ta_swtpm;
 
-static int ta_port_open(int port)
+static inline int ta_port_open(int port)
 {
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -43,7 +43,7 @@ static int ta_port_open(int port)
     return ok;
 }
 
-static int ta_swtpm_try(ta_swtpm *t, int port)
+static inline int ta_swtpm_try(ta_swtpm *t, int port)
 {
     char state[300], server[96], ctrl[96];
     snprintf(state, sizeof(state), "dir=%s", t->dir);
@@ -78,7 +78,7 @@ static int ta_swtpm_try(ta_swtpm *t, int port)
 }
 
 /* Starts a swtpm keeping its state in dir (which must exist); 0 on success. */
-static int ta_swtpm_start(ta_swtpm *t, const char *dir)
+static inline int ta_swtpm_start(ta_swtpm *t, const char *dir)
 {
     memset(t, 0, sizeof(*t));
     snprintf(t->dir, sizeof(t->dir), "%s", dir);
@@ -90,7 +90,7 @@ static int ta_swtpm_start(ta_swtpm *t, const char *dir)
     return -1;
 }
 
-static void ta_swtpm_stop(ta_swtpm *t)
+static inline void ta_swtpm_stop(ta_swtpm *t)
 {
     if (t->pid > 0) {
         kill(t->pid, SIGTERM);
@@ -100,7 +100,7 @@ static void ta_swtpm_stop(ta_swtpm *t)
 }
 
 /* A power cycle: the same state, a new process (the TPM's reset count goes up). */
-static int ta_swtpm_reboot(ta_swtpm *t)
+static inline int ta_swtpm_reboot(ta_swtpm *t)
 {
     char dir[256];
     snprintf(dir, sizeof(dir), "%s", t->dir);
@@ -117,7 +117,7 @@ typedef struct ta_ca {
     X509 *root, *inter;
 } ta_ca;
 
-static int ta_ext(X509 *subject, X509 *issuer, int nid, const char *value)
+static inline int ta_ext(X509 *subject, X509 *issuer, int nid, const char *value)
 {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
@@ -128,8 +128,8 @@ static int ta_ext(X509 *subject, X509 *issuer, int nid, const char *value)
     return ok;
 }
 
-static X509 *ta_cert(EVP_PKEY *pub, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, int ca,
-                     const char *eku, long days_before, long days_after)
+static inline X509 *ta_cert(EVP_PKEY *pub, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+                            int ca, const char *eku, long days_before, long days_after)
 {
     X509 *x = X509_new();
     X509_NAME *n = X509_NAME_new();
@@ -160,12 +160,12 @@ static X509 *ta_cert(EVP_PKEY *pub, const char *cn, X509 *issuer, EVP_PKEY *issu
     return x;
 }
 
-static EVP_PKEY *ta_p256(void)
+static inline EVP_PKEY *ta_p256(void)
 {
     return EVP_EC_gen("P-256");
 }
 
-static int ta_ca_init(ta_ca *ca, const char *name)
+static inline int ta_ca_init(ta_ca *ca, const char *name)
 {
     char cn[128];
     memset(ca, 0, sizeof(*ca));
@@ -179,7 +179,7 @@ static int ta_ca_init(ta_ca *ca, const char *name)
     return ca->inter != NULL ? 0 : -1;
 }
 
-static void ta_ca_free(ta_ca *ca)
+static inline void ta_ca_free(ta_ca *ca)
 {
     EVP_PKEY_free(ca->root_key);
     EVP_PKEY_free(ca->inter_key);
@@ -187,7 +187,7 @@ static void ta_ca_free(ta_ca *ca)
     X509_free(ca->inter);
 }
 
-static int ta_der(X509 *x, uint8_t *out, size_t cap, size_t *len)
+static inline int ta_der(X509 *x, uint8_t *out, size_t cap, size_t *len)
 {
     int n = i2d_X509(x, NULL);
     if (n <= 0 || (size_t)n > cap)
@@ -199,7 +199,7 @@ static int ta_der(X509 *x, uint8_t *out, size_t cap, size_t *len)
 }
 
 /* Anchors trusting the CA's root, with its intermediate available for chains. */
-static fws_attest_anchors *ta_anchors(const ta_ca *ca)
+static inline fws_attest_anchors *ta_anchors(const ta_ca *ca)
 {
     uint8_t der[4096];
     size_t len = 0;
@@ -218,8 +218,8 @@ static fws_attest_anchors *ta_anchors(const ta_ca *ca)
 
 /* Issues an AK certificate for an fws_key (public half) naming the device; aik adds the TCG AIK
  * purpose. Writes DER into ev->ak_cert. */
-static int ta_issue(const ta_ca *ca, const fws_key *k, const char *device, int aik, long days_after,
-                    fws_attest_evidence *ev)
+static inline int ta_issue(const ta_ca *ca, const fws_key *k, const char *device, int aik,
+                           long days_after, fws_attest_evidence *ev)
 {
     uint8_t *spki = NULL;
     size_t spki_len = 0;
@@ -246,7 +246,7 @@ typedef struct ta_ledger {
     char vkey[FWS_NOTE_VKEY_MAX];
 } ta_ledger;
 
-static int ta_ledger_init(ta_ledger *l, const char *dir)
+static inline int ta_ledger_init(ta_ledger *l, const char *dir)
 {
     fws_key *k = NULL;
     fws_ledger_config cfg = {"attest.test/log", "/nonexistent/key.pem", 0};
@@ -258,7 +258,7 @@ static int ta_ledger_init(ta_ledger *l, const char *dir)
 }
 
 /* Appends records (NULL-terminated) and publishes a checkpoint. */
-static int ta_ledger_append(ta_ledger *l, const char *const *records)
+static inline int ta_ledger_append(ta_ledger *l, const char *const *records)
 {
     fws_ledger *w = NULL;
     fws_errbuf eb = {{0}};
@@ -280,14 +280,14 @@ out:
     return rc;
 }
 
-static void ta_ledger_free(ta_ledger *l)
+static inline void ta_ledger_free(ta_ledger *l)
 {
     fws_signer_free(&l->signer);
 }
 
 /* A release record for product/version with an image digest, for the listed models. */
-static void ta_release(char *out, size_t cap, const char *product, const char *version,
-                       const uint8_t digest[32], const char *hardware_json)
+static inline void ta_release(char *out, size_t cap, const char *product, const char *version,
+                              const uint8_t digest[32], const char *hardware_json)
 {
     char hex[65];
     fws_hex_encode(digest, 32, hex);
@@ -300,7 +300,7 @@ static void ta_release(char *out, size_t cap, const char *product, const char *v
 
 /* ---- a temporary directory ------------------------------------------------------------------- */
 
-static int ta_rm_tree(const char *dir)
+static inline int ta_rm_tree(const char *dir)
 {
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
