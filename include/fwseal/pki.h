@@ -56,13 +56,12 @@ fws_err fws_pki_env_parse(const char *name, fws_pki_env *out) FWS_MUST_CHECK;
 fws_err fws_pki_csr_create(const fws_signer *s, const char *common_name, const char *serial,
                            uint8_t **der, size_t *len, fws_errbuf *eb) FWS_MUST_CHECK;
 
-/* A signer over a P-256 key in a PKCS#11 token named by an RFC 7512 URI:
+/* A signer over a P-256 key in a PKCS#11 token named by an RFC 7512 URI (the forms, PIN and
+ * module rules of include/fwseal/pkcs11.h), for example
  *   pkcs11:token=LABEL;object=KEYLABEL?module-path=/path/module.so&pin-value=PIN
- * (pin-source=FILE instead of pin-value; FWSEAL_PKCS11_PIN and FWSEAL_PKCS11_MODULE as
- * fallbacks; the module defaults to SoftHSM2's). With generate_key, a new key pair is made in
- * the token under that label (FWS_ERR_EXISTS if taken; the private key is sensitive and not
- * extractable); otherwise the existing pair with that label is used. The key never leaves the
- * token. Free with fws_signer_free. */
+ * With generate_key, a new P-256 key pair is made in the token under that label first
+ * (FWS_ERR_EXISTS if taken; the private key is sensitive and not extractable); otherwise the
+ * existing key is opened. The key never leaves the token. Free with fws_signer_free. */
 fws_err fws_pki_pkcs11_signer(const char *uri, int generate_key, fws_signer *out,
                               fws_errbuf *eb) FWS_MUST_CHECK;
 
