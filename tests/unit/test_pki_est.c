@@ -291,6 +291,38 @@ static void test_enroll_and_renew(void **state)
     fws_signer_free(&op_key2);
 }
 
+static void test_enroll_refuses_another_devices_key(void **state)
+{
+    world *w = *state;
+    fws_signer other = new_signer();
+    uint8_t *csr = NULL;
+    size_t csr_len = 0;
+    fws_pki_issued *iss = malloc(sizeof(*iss));
+    assert_int_equal(fws_pki_csr_create(&other, "y", NULL, &csr, &csr_len, NULL), FWS_OK);
+    fws_pki_provision_req r = {.env = FWS_ENV_DEV,
+                               .serial = "SN-2",
+                               .model = "hub-v2",
+                               .batch = "L1",
+                               .unverified_csr = csr,
+                               .csr_len = csr_len};
+    assert_int_equal(fws_pki_provision(w->pki, &r, iss, NULL), FWS_OK);
+    /* SN-1 asks for an operational certificate for SN-2's key. */
+    fws_est_response resp =
+        est(w, FWS_ENV_DEV, FWS_EST_SIMPLEENROLL, &other, w->factory.der, w->factory.der_len);
+    assert_int_equal(resp.status, 403);
+    assert_int_equal(resp.result, FWS_ERR_EXISTS);
+    assert_non_null(strstr((const char *)resp.body, "already belongs to device"));
+    fws_est_response_free(&resp);
+    /* Its own factory key is fine for itself. */
+    resp = est(w, FWS_ENV_DEV, FWS_EST_SIMPLEENROLL, &w->factory_key, w->factory.der,
+               w->factory.der_len);
+    assert_int_equal(resp.status, 200);
+    fws_est_response_free(&resp);
+    free(csr);
+    free(iss);
+    fws_signer_free(&other);
+}
+
 static int count_refusal(void *ctx, const fws_pki_refusal *r)
 {
     if (strcmp(r->action, "simpleenroll") == 0 || strcmp(r->action, "simplereenroll") == 0)
@@ -319,6 +351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_and_renew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_refuses_another_devices_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
