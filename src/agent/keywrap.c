@@ -131,12 +131,13 @@ static fws_err raw_public(EVP_PKEY *p, uint8_t out[PUB_MAX], size_t *len)
         if (EVP_PKEY_get_raw_public_key(p, out, &n) != 1)
             return FWS_ERR_CRYPTO;
     } else {
-        n = EVP_PKEY_get1_encoded_public_key(p, NULL) == PUB_MAX ? PUB_MAX : 0;
         unsigned char *enc = NULL;
-        if (n == 0 || EVP_PKEY_get1_encoded_public_key(p, &enc) != PUB_MAX)
-            return FWS_ERR_CRYPTO;
-        memcpy(out, enc, PUB_MAX);
+        n = EVP_PKEY_get1_encoded_public_key(p, &enc);
+        if (n == PUB_MAX)
+            memcpy(out, enc, PUB_MAX);
         OPENSSL_free(enc);
+        if (n != PUB_MAX)
+            return FWS_ERR_CRYPTO;
     }
     *len = n;
     return FWS_OK;
