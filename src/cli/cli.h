@@ -40,6 +40,7 @@ int cmd_ca(int argc, char **argv);
 int cmd_provision(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_est(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 

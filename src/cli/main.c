@@ -17,6 +17,7 @@ static const cli_cmd commands[] = {
     {"init", "create a deployment: keys, TUF repository, release index, ledger", cmd_init},
     {"release", "publish, list, show and revoke firmware releases", cmd_release},
     {"repo", "the TUF repository: refresh the timestamp, status", cmd_repo},
+    {"attest", "TPM 2.0 remote attestation: AK, measured boot, quotes, verification", cmd_attest},
     {"serve", "the HTTPS server: repository, ledger, EST, operator API, metrics", cmd_serve},
     {"token", "operator tokens for the server's API: create, list, revoke", cmd_token},
     {NULL, NULL, NULL},
