@@ -154,11 +154,26 @@ fws_err fws_ledger_append_at(fws_ledger *l, const fws_ledger_entry *entries, siz
                              uint64_t *indexes, uint8_t *dup, size_t *bad,
                              fws_errbuf *eb) FWS_MUST_CHECK;
 
+/* The same in two steps, so that checking one batch can overlap writing the previous one:
+ * prepare validates (and canonicalises) the entries without touching the log and may run on
+ * any thread while another appends; append writes a prepared batch like fws_ledger_append.
+ * For an any-entries log the batch points at the entries' data, which must stay put until the
+ * batch is freed. Errors from prepare are reported as by fws_ledger_append_at. */
+typedef struct fws_ledger_batch fws_ledger_batch;
+fws_err fws_ledger_batch_prepare(const fws_ledger *l, const fws_ledger_entry *entries, size_t n,
+                                 fws_ledger_batch **out, size_t *bad,
+                                 fws_errbuf *eb) FWS_MUST_CHECK;
+fws_err fws_ledger_batch_append(fws_ledger *l, fws_ledger_batch *b, uint64_t *indexes, uint8_t *dup,
+                                fws_errbuf *eb) FWS_MUST_CHECK;
+size_t fws_ledger_batch_size(const fws_ledger_batch *b);
+void fws_ledger_batch_free(fws_ledger_batch *b); /* NULL is fine */
+
 /* Signs and publishes a checkpoint for the durable size when it is larger than the published
  * one (FWS_ERR_STATE without a signer). Never signs a smaller size than one already signed. */
 fws_err fws_ledger_publish(fws_ledger *l, fws_errbuf *eb) FWS_MUST_CHECK;
-/* 1 when entries are unsigned and the checkpoint interval has passed since the last publish
- * (or since those entries were appended, if later). now_ms is a monotonic clock. */
+/* 1 when entries are unsigned and the checkpoint interval has passed since the last publish,
+ * less the time the last batch took (so that the next batch cannot stretch the gap between
+ * checkpoints past the interval). now_ms is a monotonic clock (fws_ledger_now_ms). */
 int fws_ledger_publish_due(const fws_ledger *l, uint64_t now_ms);
 /* 1 when the durable size is larger than the published checkpoint's. */
 int fws_ledger_unsigned(const fws_ledger *l);

@@ -1,5 +1,6 @@
 /* Appending a batch: validate, deduplicate, build tiles, write them durably, then the tree
  * state, then the index. Only then is the batch acknowledged. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,7 +264,7 @@ static int32_t dedup_find_or_add(dedup_table *t, const wr_prepared *p, int32_t i
 static fws_err assign_indexes(fws_ledger *l, wr_prepared *p, size_t n, uint64_t *indexes,
                               uint8_t *is_new, size_t *n_new, fws_errbuf *eb)
 {
-    dedup_table t;
+    dedup_table t = {NULL, 0};
     uint64_t next = l->size;
     size_t count = 0;
     fws_err err = dedup_init(&t, n, eb);
@@ -326,10 +327,11 @@ static fws_err build_and_write(fws_ledger *l, const wr_prepared *p, size_t n, co
     return err;
 }
 
+/* Inside the transaction the lookups opened: the new rows, then the commit. */
 static fws_err update_index(fws_ledger *l, const wr_prepared *p, size_t n, const uint64_t *indexes,
                             const uint8_t *is_new, fws_errbuf *eb)
 {
-    fws_err err = ix_begin(l->ix, eb);
+    fws_err err = FWS_OK;
     for (size_t i = 0; i < n && err == FWS_OK; i++) {
         if (is_new[i])
             err = ix_add(l->ix, indexes[i], p[i].digest, p[i].has_info ? &p[i].info : NULL, eb);
@@ -356,9 +358,15 @@ fws_err wr_append_prepared(fws_ledger *l, wr_prepared *p, size_t n, uint64_t *in
     is_new = malloc(n);
     if (is_new == NULL)
         return fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
-    err = assign_indexes(l, p, n, indexes, is_new, &n_new, eb);
+    /* One index transaction for the batch: lookups and inserts share it (no lock traffic per
+     * lookup); readers in other processes keep seeing the last commit meanwhile (WAL). */
+    err = ix_begin(l->ix, eb);
+    if (err == FWS_OK)
+        err = assign_indexes(l, p, n, indexes, is_new, &n_new, eb);
     if (err == FWS_OK && n_new > 0) {
+        uint64_t t0 = fws_ledger_now_ms();
         err = build_and_write(l, p, n, is_new, l->size + n_new, eb);
+        l->last_batch_ms = fws_ledger_now_ms() - t0;
         if (err != FWS_OK && wr_reload(l, NULL) != FWS_OK)
             l->failed = 1;
         if (err == FWS_OK && (err = update_index(l, p, n, indexes, is_new, eb)) != FWS_OK) {
@@ -366,6 +374,8 @@ fws_err wr_append_prepared(fws_ledger *l, wr_prepared *p, size_t n, uint64_t *in
             err = fws_errf(eb, err, "entries are durable but the index update failed");
         }
     }
+    if (err != FWS_OK || n_new == 0)
+        ix_rollback(l->ix); /* ends the transaction; it wrote nothing */
     if (err == FWS_OK && dup != NULL) {
         for (size_t i = 0; i < n; i++)
             dup[i] = !is_new[i];
@@ -374,35 +384,123 @@ fws_err wr_append_prepared(fws_ledger *l, wr_prepared *p, size_t n, uint64_t *in
     return err;
 }
 
-fws_err fws_ledger_append_at(fws_ledger *l, const fws_ledger_entry *entries, size_t n,
-                             uint64_t *indexes, uint8_t *dup, size_t *bad, fws_errbuf *eb)
-{
+/* Validation of a batch runs on two threads (records are parsed and re-encoded: the CPU part
+ * of an append); each half remembers its first bad entry. */
+typedef struct prep_job {
+    const fws_ledger *l;
+    const fws_ledger_entry *entries;
     wr_prepared *p;
-    fws_err err = FWS_OK;
-    size_t done = 0;
+    size_t from, to, bad;
+    fws_err err;
+    fws_errbuf why;
+} prep_job;
+
+static void *prep_run(void *arg)
+{
+    prep_job *j = arg;
+    for (size_t i = j->from; i < j->to && j->err == FWS_OK; i++) {
+        j->err = wr_prepare(j->l, j->entries[i].data, j->entries[i].len, &j->p[i], &j->why);
+        j->bad = i;
+    }
+    return NULL;
+}
+
+#define PREP_SPLIT 256 /* smaller batches are validated on the calling thread alone */
+
+static void prepare_all(const fws_ledger *l, const fws_ledger_entry *entries, wr_prepared *p,
+                        size_t n, prep_job *first)
+{
+    prep_job second;
+    pthread_t th;
+    int threaded = 0;
+    memset(first, 0, sizeof(*first));
+    first->l = l;
+    first->entries = entries;
+    first->p = p;
+    first->to = n;
+    if (n >= PREP_SPLIT) {
+        second = *first;
+        first->to = second.from = n / 2;
+        threaded = pthread_create(&th, NULL, prep_run, &second) == 0;
+        if (!threaded)
+            first->to = n;
+    }
+    prep_run(first);
+    if (threaded) {
+        pthread_join(th, NULL);
+        if (first->err == FWS_OK && second.err != FWS_OK)
+            *first = second;
+    }
+}
+
+struct fws_ledger_batch {
+    wr_prepared *p;
+    size_t n;
+};
+
+void fws_ledger_batch_free(fws_ledger_batch *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        wr_prepared_free(&b->p[i]);
+    free(b->p);
+    free(b);
+}
+
+size_t fws_ledger_batch_size(const fws_ledger_batch *b)
+{
+    return b->n;
+}
+
+fws_err fws_ledger_batch_prepare(const fws_ledger *l, const fws_ledger_entry *entries, size_t n,
+                                 fws_ledger_batch **out, size_t *bad, fws_errbuf *eb)
+{
+    fws_ledger_batch *b;
+    prep_job job;
 
     if (bad != NULL)
         *bad = n;
-    if (l == NULL || entries == NULL || n == 0 || n > FWS_LEDGER_BATCH_MAX)
+    if (l == NULL || entries == NULL || out == NULL || n == 0 || n > FWS_LEDGER_BATCH_MAX)
         return fws_errf(eb, FWS_ERR_ARG, "a batch holds 1 to %d entries", FWS_LEDGER_BATCH_MAX);
-    p = calloc(n, sizeof(*p));
-    if (p == NULL)
+    b = calloc(1, sizeof(*b));
+    if (b == NULL || (b->p = calloc(n, sizeof(*b->p))) == NULL) {
+        free(b);
         return fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
-    for (; done < n && err == FWS_OK; done++) {
-        fws_errbuf why = {{0}};
-        err = wr_prepare(l, entries[done].data, entries[done].len, &p[done], &why);
-        if (err != FWS_OK && bad != NULL)
-            *bad = done;
-        if (err != FWS_OK && (n == 1 || bad != NULL))
-            err = fws_errf(eb, err, "%s", why.msg);
-        else if (err != FWS_OK)
-            err = fws_errf(eb, err, "entry %zu: %s", done + 1, why.msg);
     }
+    b->n = n;
+    prepare_all(l, entries, b->p, n, &job);
+    fws_err err = job.err;
+    if (err != FWS_OK && bad != NULL)
+        *bad = job.bad;
+    if (err != FWS_OK && (n == 1 || bad != NULL))
+        err = fws_errf(eb, err, "%s", job.why.msg);
+    else if (err != FWS_OK)
+        err = fws_errf(eb, err, "entry %zu: %s", job.bad + 1, job.why.msg);
+    if (err != FWS_OK) {
+        fws_ledger_batch_free(b);
+        return err;
+    }
+    *out = b;
+    return FWS_OK;
+}
+
+fws_err fws_ledger_batch_append(fws_ledger *l, fws_ledger_batch *b, uint64_t *indexes, uint8_t *dup,
+                                fws_errbuf *eb)
+{
+    if (l == NULL || b == NULL)
+        return fws_errf(eb, FWS_ERR_ARG, "no log or batch");
+    return wr_append_prepared(l, b->p, b->n, indexes, dup, eb);
+}
+
+fws_err fws_ledger_append_at(fws_ledger *l, const fws_ledger_entry *entries, size_t n,
+                             uint64_t *indexes, uint8_t *dup, size_t *bad, fws_errbuf *eb)
+{
+    fws_ledger_batch *b = NULL;
+    fws_err err = fws_ledger_batch_prepare(l, entries, n, &b, bad, eb);
     if (err == FWS_OK)
-        err = wr_append_prepared(l, p, n, indexes, dup, eb);
-    for (size_t i = 0; i < n; i++)
-        wr_prepared_free(&p[i]);
-    free(p);
+        err = fws_ledger_batch_append(l, b, indexes, dup, eb);
+    fws_ledger_batch_free(b);
     return err;
 }
 

@@ -224,6 +224,24 @@ static fws_err sync_dir(int dirfd, const char *dirname, const char *dir, fws_err
     return FWS_OK;
 }
 
+/* make_parents, skipping the mkdir calls for a parent this set created or found before. */
+static fws_err ensure_parents(write_set *ws, int dirfd, const char *dirname, const char *path,
+                              dir_list *d, fws_errbuf *eb)
+{
+    char parent[FWS_TILE_PATH_MAX];
+    parent_of(path, parent, sizeof(parent));
+    for (unsigned i = 0; i < WS_KNOWN_DIRS; i++) {
+        if (strcmp(ws->known[i], parent) == 0)
+            return FWS_OK;
+    }
+    fws_err err = make_parents(dirfd, dirname, path, d, eb);
+    if (err == FWS_OK) {
+        snprintf(ws->known[ws->known_next], FWS_TILE_PATH_MAX, "%s", parent);
+        ws->known_next = (ws->known_next + 1) % WS_KNOWN_DIRS;
+    }
+    return err;
+}
+
 /* Writes files [from, to) of the set to temporary names and syncs them all. */
 static fws_err write_chunk(write_set *ws, size_t from, size_t to, int dirfd, const char *dirname,
                            dir_list *dirs, int *fds, fws_errbuf *eb)
@@ -234,7 +252,7 @@ static fws_err write_chunk(write_set *ws, size_t from, size_t to, int dirfd, con
     for (size_t i = from; i < to && err == FWS_OK; i++, n++) {
         ws_file *f = &ws->files[i];
         fds[n] = -1;
-        err = make_parents(dirfd, dirname, f->path, dirs, eb);
+        err = ensure_parents(ws, dirfd, dirname, f->path, dirs, eb);
         tmp_name(f->path, tmp, sizeof(tmp));
         if (err == FWS_OK)
             err = write_tmp(dirfd, dirname, tmp, f->data, f->len, &fds[n], eb);

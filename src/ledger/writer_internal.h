@@ -53,10 +53,14 @@ typedef struct ws_file {
     size_t len;
 } ws_file;
 
+#define WS_KNOWN_DIRS 16
+
 typedef struct write_set {
     ws_file *files;
     size_t n, cap;
     uint64_t bytes;
+    char known[WS_KNOWN_DIRS][FWS_TILE_PATH_MAX]; /* parents known to exist already */
+    unsigned known_next;
 } write_set;
 
 fws_err ws_add(write_set *ws, const char *path, const uint8_t *data, size_t len,
@@ -157,6 +161,7 @@ struct fws_ledger {
     ledger_index *ix;
     write_set ws;
     uint64_t last_publish_ms;
+    uint64_t last_batch_ms; /* how long the last batch took to become durable */
     unsigned interval_ms;
     int failed; /* an append failed half-way and the state could not be reloaded */
 };

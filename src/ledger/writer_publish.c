@@ -83,9 +83,12 @@ int fws_ledger_unsigned(const fws_ledger *l)
     return l->size > l->signed_size;
 }
 
+/* Due a little early: one more batch must not carry the gap between checkpoints past the
+ * interval. */
 int fws_ledger_publish_due(const fws_ledger *l, uint64_t now_ms)
 {
-    return fws_ledger_unsigned(l) && now_ms - l->last_publish_ms >= l->interval_ms;
+    uint64_t lead = l->last_batch_ms < l->interval_ms / 2 ? l->last_batch_ms : l->interval_ms / 2;
+    return fws_ledger_unsigned(l) && now_ms + lead - l->last_publish_ms >= l->interval_ms;
 }
 
 fws_err fws_ledger_checkpoint(const fws_ledger *l, char *buf, size_t cap, size_t *len,
