@@ -171,4 +171,14 @@ grep -q "\"id\":\"$ID1\".*\"type\":\"revoke\"" records.txt || fail "revoke recor
 grep -q '"type":"decommission"' records.txt || fail "decommission record"
 grep -q '"checks":{"flash":"pass","radio":"skip"}' records.txt || fail "checks in the record"
 [ "$REV" = 3 ] || fail "revoke ledger index $REV"
+# Each as an offline tlog-proof an auditor can check with nothing but the log's vkey.
+for i in 0 2 3 4; do
+  expect_exit 0 "$FWSEAL" log prove --dir "$D/ledger" --index $i --out proof$i --entry-out entry$i
+  expect_exit 0 "$FWSEAL" log verify-proof --vkey "$VKEY" --proof proof$i entry$i
+done
+grep -q '"reprovision":true' entry2 || fail "proof 2 is not the reprovision"
+grep -q '"type":"revoke"' entry3 || fail "proof 3 is not the revoke"
+# A record changed by one byte is not in the log.
+sed 's/"serial":"SN-0001"/"serial":"SN-0002"/' entry0 >forged
+expect_exit 1 "$FWSEAL" log verify-proof --vkey "$VKEY" --proof proof0 forged
 finish
