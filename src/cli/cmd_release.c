@@ -154,8 +154,8 @@ static int add_report(const add_cli *c, const fws_release_result *res)
             (json_int_t)res->targets_version, "snapshot", (json_int_t)res->snapshot_version,
             "timestamp", (json_int_t)res->timestamp_version));
     printf("released %s %s\n  target     %s\n  sha256     %s\n  length     %llu\n"
-           "  ledger     record %llu\n  metadata   %s, targets v%lld, snapshot v%lld, "
-           "timestamp v%lld\n",
+           "  ledger     record %llu\n  listed by  %s (targets v%lld, snapshot v%lld, "
+           "timestamp v%lld)\n",
            c->r.product, c->r.version, res->target, res->sha256, (unsigned long long)res->length,
            (unsigned long long)res->ledger_index, res->delegated_role,
            (long long)res->targets_version, (long long)res->snapshot_version,

@@ -74,13 +74,32 @@ refused 2 'not a DSSE envelope' new.bin "${ARGS[@]}" --version 1.1 --security-co
 refused 2 'missing.bin' missing.bin "${ARGS[@]}" --version 1.1 --security-counter 5
 
 # An image that changes between hashing and publishing: a named pipe gives other bytes (of the
-# same length) the second time it is read.
+# same length) the second time it is opened. The writer waits for the first reader to close the
+# pipe (a non-blocking open for writing fails with ENXIO when nobody reads) before it offers the
+# second image, so the two never run together in one read.
 mkfifo img.fifo
 head -c 20000 /dev/urandom >b.bin
-(
-  cat new.bin >img.fifo
-  cat b.bin >img.fifo
-) &
+node -e '
+const fs = require("fs");
+const [fifo, a, b] = process.argv.slice(1);
+const offer = (file) => {
+  const fd = fs.openSync(fifo, "w");
+  fs.writeSync(fd, fs.readFileSync(file));
+  fs.closeSync(fd);
+};
+const nap = new Int32Array(new SharedArrayBuffer(4));
+offer(a);
+for (let i = 0; ; i++) {
+  try {
+    fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+  } catch (e) {
+    if (e.code === "ENXIO") break;
+    throw e;
+  }
+  if (i > 60000) process.exit(1);
+  Atomics.wait(nap, 0, 0, 5);
+}
+offer(b);' img.fifo new.bin b.bin &
 writer=$!
 refused 1 'changed between hashing and publishing.*nothing was published' img.fifo "${ARGS[@]}" \
   --version 1.1 --security-counter 5
