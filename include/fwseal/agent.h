@@ -197,6 +197,7 @@ typedef struct fws_agent_status {
     uint64_t assignment_seq;                      /* highest assignment sequence accepted */
     uint64_t report_seq;                          /* last report sequence number queued */
     uint64_t security_counter;                    /* mirror of the counter file, for status */
+    uint8_t failed_sha256[FWS_SHA256_LEN];        /* last image rolled back: not tried again */
     int64_t updated_at;
 } fws_agent_status;
 

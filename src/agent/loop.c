@@ -146,7 +146,9 @@ static fws_err check_and_install(fws_agent *a, fws_pass_env *env, const char *pa
         return err == FWS_ERR_IO ? fws_errf(eb, err, "%s", leb.msg)
                                  : refuse_early(a, &t, err, leb.msg, eb);
     }
-    if (fws_ct_eq(t.sha256, a->st.installed_sha256, FWS_SHA256_LEN)) {
+    if (fws_ct_eq(t.sha256, a->st.installed_sha256, FWS_SHA256_LEN) ||
+        fws_ct_eq(t.sha256, a->st.failed_sha256, FWS_SHA256_LEN)) {
+        /* running it, or it failed its trial here already: a new release is needed */
         *out = FWS_PASS_UP_TO_DATE;
         return FWS_OK;
     }

@@ -130,6 +130,7 @@ static fws_err on_rolled_back(fws_agent *a, const fws_boot_state *bs, int *reboo
     if (bs->booted == a->st.target_slot)
         *reboot = 1; /* still running the image that failed its check */
     fws_err err = fws_agent_report_queue(a, FWS_REPORT_ROLLBACK, a->st.reason, eb);
+    memcpy(a->st.failed_sha256, a->st.target.sha256, FWS_SHA256_LEN);
     return err == FWS_OK ? fws_agent_step(a, FWS_EV_SETTLED, eb) : err;
 }
 

@@ -64,6 +64,7 @@ fws_err fws_agent_status_json(const fws_agent_status *st, json_t **out)
     json_object_set_new(o, "reportSeq", json_integer((json_int_t)st->report_seq));
     json_object_set_new(o, "securityCounter", json_integer((json_int_t)st->security_counter));
     json_object_set_new(o, "updatedAt", json_integer(st->updated_at));
+    json_object_set_new(o, "failedSha256", hex_json(st->failed_sha256, FWS_SHA256_LEN));
     *out = o;
     return FWS_OK;
 }
@@ -185,6 +186,8 @@ fws_err fws_agent_status_from_json(const json_t *doc, fws_agent_status *out, fws
         err = get_u64(doc, "securityCounter", &st.security_counter, eb);
     if (err == FWS_OK)
         err = fws_json_get_int(doc, "updatedAt", &st.updated_at, eb);
+    if (err == FWS_OK)
+        err = get_hash(doc, "failedSha256", st.failed_sha256, eb);
     if (err == FWS_OK)
         *out = st;
     return err;
