@@ -215,7 +215,7 @@ static fws_err send_report(void *ctx, const char *id, const uint8_t *envelope, s
     long status = 0;
     uint8_t *resp = NULL;
     size_t n = 0;
-    snprintf(url, sizeof(url), "%s/api/v1/device/reports", env->base);
+    snprintf(url, sizeof(url), "%s/api/v1/device/report", env->base);
     fws_err err = fws_agent_http_request(env->http, url, "application/json", envelope, len, 4096,
                                          &status, &resp, &n, eb);
     free(resp);
