@@ -43,9 +43,15 @@ static fws_err est(fws_req *req, fws_resp *resp, void *ctx, fws_errbuf *eb)
         err = fws_resp_header(resp, "Content-Transfer-Encoding", r.content_transfer_encoding);
     if (err == FWS_OK)
         err = fws_resp_body(resp, r.status, r.content_type, r.body, r.body_len);
-    if (r.result != FWS_OK)
+    if (r.result != FWS_OK) {
+        /* The refusal's text is not NUL-terminated: copy a bounded part of it. */
+        char reason[256];
+        size_t rl = r.body_len < sizeof(reason) - 1 ? r.body_len : sizeof(reason) - 1;
+        memcpy(reason, r.body ? (const char *)r.body : "", r.body ? rl : 0);
+        reason[r.body ? rl : 0] = '\0';
         fws_server_log(srv, "warn", "EST request refused", "path", req->path, "remote",
-                       req->remote_addr, "reason", r.body ? (const char *)r.body : "", NULL);
+                       req->remote_addr, "reason", reason, NULL);
+    }
     fws_est_response_free(&r);
     return err;
 }

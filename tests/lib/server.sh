@@ -6,7 +6,8 @@
 #   srv_start [serve options]  # $SRV_PORT, $SRV_URL, $SRV_PID; waits for /healthz
 #   srv_curl PATH [curl options]          # public request; srv_dcurl NAME PATH ... with a device
 #   srv_stop                   # SIGTERM, waits; returns serve's exit status
-# The server listens on 127.0.0.1 with a port the kernel picks; its log is $TMP/serve.log.
+# The server listens on 127.0.0.1 with a port the kernel picks; its log is $TMP/serve.log
+# (FWS_KEEP_TMP=1 keeps $TMP for a look after a failure).
 
 SRV_PID=
 SRV_PORT=
@@ -19,7 +20,7 @@ _srv_cleanup() {
     kill -KILL "$SRV_PID" 2>/dev/null || true
     wait "$SRV_PID" 2>/dev/null || true
   fi
-  rm -rf "$TMP"
+  if [ -n "${FWS_KEEP_TMP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap _srv_cleanup EXIT
 
