@@ -1,8 +1,17 @@
 /* Trust anchors for AK certificates and the certificate check, on OpenSSL's X.509 verifier
  * (strict mode, the caller's time, CRLs when given). A store is read-only once built, so one
- * set of anchors serves verifier threads at once. */
+ * set of anchors serves verifier threads at once.
+ *
+ * A device presents the same AK certificate at every attestation, so a verified certificate
+ * is remembered (by the SHA-256 of its DER, in a small direct-mapped table under a mutex)
+ * together with the interval in which its whole chain is valid; inside that interval the
+ * same certificate is accepted without parsing it again. With CRLs the interval ends at most
+ * CACHE_CRL_SECONDS after the check, and adding a CRL or a certificate empties the table. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -11,21 +20,83 @@
 
 #define ANCHOR_FILE_MAX (1024u * 1024)
 #define OID_TCG_KP_AIK "2.23.133.8.3" /* tcg-kp-AIKCertificate */
+#define CACHE_SLOTS 4096
+#define CACHE_CRL_SECONDS 300
+
+typedef struct cache_slot {
+    int used;
+    uint8_t id[FWS_SHA256_LEN]; /* SHA-256 of the certificate's DER */
+    int64_t from, until;        /* the whole chain is valid in [from, until] */
+    att_cert_info info;
+} cache_slot;
 
 struct fws_attest_anchors {
     X509_STORE *store;
     STACK_OF(X509) * inter;
     int has_crl;
     size_t n_roots;
+    pthread_mutex_t lock;
+    cache_slot *cache;
 };
+
+static void cache_clear(fws_attest_anchors *a)
+{
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (a->cache[i].used)
+            EVP_PKEY_free(a->cache[i].info.pkey);
+    }
+    memset(a->cache, 0, CACHE_SLOTS * sizeof(*a->cache));
+    pthread_mutex_unlock(&a->lock);
+}
+
+static int cache_get(const fws_attest_anchors *a, const uint8_t id[FWS_SHA256_LEN], int64_t now,
+                     att_cert_info *info)
+{
+    fws_attest_anchors *m = (fws_attest_anchors *)a; /* the table is mutable state */
+    const cache_slot *s = &a->cache[(id[0] | (unsigned)id[1] << 8) % CACHE_SLOTS];
+    int hit = 0;
+    pthread_mutex_lock(&m->lock);
+    if (s->used && memcmp(s->id, id, FWS_SHA256_LEN) == 0 && now >= s->from && now <= s->until &&
+        EVP_PKEY_up_ref(s->info.pkey) == 1) {
+        *info = s->info;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return hit;
+}
+
+static void cache_put(const fws_attest_anchors *a, const uint8_t id[FWS_SHA256_LEN], int64_t from,
+                      int64_t until, const att_cert_info *info)
+{
+    fws_attest_anchors *m = (fws_attest_anchors *)a;
+    cache_slot *s = &m->cache[(id[0] | (unsigned)id[1] << 8) % CACHE_SLOTS];
+    if (EVP_PKEY_up_ref(info->pkey) != 1)
+        return;
+    pthread_mutex_lock(&m->lock);
+    if (s->used)
+        EVP_PKEY_free(s->info.pkey);
+    s->used = 1;
+    memcpy(s->id, id, FWS_SHA256_LEN);
+    s->from = from;
+    s->until = until;
+    s->info = *info;
+    pthread_mutex_unlock(&m->lock);
+}
 
 fws_err fws_attest_anchors_new(fws_attest_anchors **out)
 {
     fws_attest_anchors *a = calloc(1, sizeof(*a));
     if (out == NULL)
         return FWS_ERR_ARG;
-    if (a == NULL || (a->store = X509_STORE_new()) == NULL ||
-        (a->inter = sk_X509_new_null()) == NULL) {
+    if (a == NULL)
+        return FWS_ERR_NOMEM;
+    if (pthread_mutex_init(&a->lock, NULL) != 0) {
+        free(a);
+        return FWS_ERR_NOMEM;
+    }
+    if ((a->store = X509_STORE_new()) == NULL || (a->inter = sk_X509_new_null()) == NULL ||
+        (a->cache = calloc(CACHE_SLOTS, sizeof(*a->cache))) == NULL) {
         fws_attest_anchors_free(a);
         return FWS_ERR_NOMEM;
     }
@@ -37,13 +108,18 @@ void fws_attest_anchors_free(fws_attest_anchors *a)
 {
     if (a == NULL)
         return;
+    if (a->cache != NULL)
+        cache_clear(a);
     X509_STORE_free(a->store);
     sk_X509_pop_free(a->inter, X509_free);
+    pthread_mutex_destroy(&a->lock);
+    free(a->cache);
     free(a);
 }
 
 static fws_err add_one(fws_attest_anchors *a, X509 *x, int trusted)
 {
+    cache_clear(a);
     if (trusted) {
         int ok = X509_STORE_add_cert(a->store, x) == 1;
         X509_free(x);
@@ -126,6 +202,7 @@ fws_err fws_attest_anchors_add_crl(fws_attest_anchors *a, const uint8_t *data, s
     if (!ok)
         return FWS_ERR_CRYPTO;
     a->has_crl = 1;
+    cache_clear(a);
     return FWS_OK;
 }
 
@@ -142,8 +219,40 @@ static fws_err chain_error(int code, fws_errbuf *eb)
                     why);
 }
 
+static int64_t asn1_seconds(const ASN1_TIME *t, int64_t fallback)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return fallback;
+    return (int64_t)timegm(&tm);
+}
+
+/* The interval in which every certificate of the verified chain is valid. */
+static void chain_interval(X509_STORE_CTX *ctx, int64_t now, int has_crl, int64_t *from,
+                           int64_t *until)
+{
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    *from = now;
+    *until = now;
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        int64_t nb = asn1_seconds(X509_get0_notBefore(x), now);
+        int64_t na = asn1_seconds(X509_get0_notAfter(x), now);
+        lo = nb > lo ? nb : lo;
+        hi = na < hi ? na : hi;
+    }
+    if (has_crl && hi > now + CACHE_CRL_SECONDS)
+        hi = now + CACHE_CRL_SECONDS;
+    if (lo <= now && now <= hi) {
+        *from = lo;
+        *until = hi;
+    }
+}
+
 static fws_err verify_chain(const fws_attest_anchors *a, const fws_attest_evidence *ev, X509 *leaf,
-                            int64_t now, fws_errbuf *eb)
+                            int64_t now, int64_t *from, int64_t *until, fws_errbuf *eb)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     STACK_OF(X509) *untrusted = sk_X509_dup(a->inter); /* borrows the anchors' entries */
@@ -171,6 +280,8 @@ static fws_err verify_chain(const fws_attest_anchors *a, const fws_attest_eviden
         vp, X509_V_FLAG_X509_STRICT |
                 (a->has_crl ? X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL : 0));
     err = X509_verify_cert(ctx) == 1 ? FWS_OK : chain_error(X509_STORE_CTX_get_error(ctx), eb);
+    if (err == FWS_OK)
+        chain_interval(ctx, now, a->has_crl, from, until);
 out:
     X509_STORE_CTX_free(ctx);
     if (untrusted != NULL) {
@@ -218,6 +329,12 @@ static fws_err leaf_info(X509 *x, att_cert_info *info, fws_errbuf *eb)
     memcpy(info->cn, cn, (size_t)cn_len);
     info->cn[cn_len] = '\0';
     info->aik_purpose = has_aik_purpose(x);
+    info->pkey = X509_get0_pubkey(x);
+    if (info->pkey == NULL || EVP_PKEY_up_ref(info->pkey) != 1) {
+        info->pkey = NULL;
+        err = FWS_ERR_CRYPTO;
+        goto out;
+    }
     err = FWS_OK;
 out:
     OPENSSL_free(spki);
@@ -230,7 +347,12 @@ fws_err att_cert_check(const fws_attest_anchors *a, const fws_attest_evidence *e
                        att_cert_info *info, fws_errbuf *eb)
 {
     const unsigned char *p = ev->ak_cert;
+    uint8_t id[FWS_SHA256_LEN];
+    int64_t from = 0, until = 0;
     att_cert_info got;
+    fws_sha256(ev->ak_cert, ev->ak_cert_len, id);
+    if (cache_get(a, id, now, info))
+        return FWS_OK;
     memset(&got, 0, sizeof(got));
     X509 *leaf = d2i_X509(NULL, &p, (long)ev->ak_cert_len);
     fws_err err;
@@ -243,10 +365,48 @@ fws_err att_cert_check(const fws_attest_anchors *a, const fws_attest_evidence *e
         goto out;
     }
     if ((err = leaf_info(leaf, &got, eb)) != FWS_OK ||
-        (err = verify_chain(a, ev, leaf, now, eb)) != FWS_OK)
+        (err = verify_chain(a, ev, leaf, now, &from, &until, eb)) != FWS_OK)
         goto out;
+    cache_put(a, id, from, until, &got);
     *info = got;
+    got.pkey = NULL;
 out:
+    att_cert_info_release(&got);
     X509_free(leaf);
+    return err;
+}
+
+void att_cert_info_release(att_cert_info *info)
+{
+    if (info != NULL && info->pkey != NULL) {
+        EVP_PKEY_free(info->pkey);
+        info->pkey = NULL;
+    }
+}
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+fws_err att_cert_verify(const att_cert_info *info, const uint8_t *msg, size_t len,
+                        const uint8_t *sig, size_t sig_len)
+{
+    static const uint8_t empty[1];
+    if (info == NULL || info->pkey == NULL || sig_len == 0 || sig_len > FWS_SIG_MAX)
+        return FWS_ERR_SIGNATURE;
+    pthread_once(&sha256_once, sha256_fetch);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    fws_err err = FWS_ERR_SIGNATURE;
+    if (ctx == NULL || sha256_md == NULL)
+        err = FWS_ERR_CRYPTO;
+    else if (EVP_DigestVerifyInit(ctx, NULL, sha256_md, NULL, info->pkey) == 1 &&
+             EVP_DigestVerify(ctx, sig, sig_len, msg != NULL ? msg : empty, len) == 1)
+        err = FWS_OK;
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
     return err;
 }

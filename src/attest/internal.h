@@ -63,11 +63,19 @@ typedef struct att_cert_info {
     char cn[FWS_ATTEST_DEVICE_MAX + 1];
     int aik_purpose; /* the certificate carries EKU tcg-kp-AIKCertificate */
     uint8_t point[65];
+    void *pkey; /* the certified key (an OpenSSL EVP_PKEY reference), or NULL */
 } att_cert_info;
 
+/* Drops info's key reference. */
+void att_cert_info_release(att_cert_info *info);
+/* Verifies a DER ECDSA P-256 signature over SHA-256(msg) with info's key. */
+fws_err att_cert_verify(const att_cert_info *info, const uint8_t *msg, size_t len,
+                        const uint8_t *sig, size_t sig_len) FWS_MUST_CHECK;
+
 /* Verifies the AK certificate with the evidence's intermediates against the anchors at now;
- * fills info. FWS_ERR_FORMAT (not a certificate), FWS_ERR_SIGNATURE (chain), FWS_ERR_EXPIRED,
- * FWS_ERR_STATE (revoked), FWS_ERR_KEY_TYPE (not P-256). */
+ * fills info (release it with att_cert_info_release). FWS_ERR_FORMAT (not a certificate),
+ * FWS_ERR_SIGNATURE (chain), FWS_ERR_EXPIRED, FWS_ERR_STATE (revoked), FWS_ERR_KEY_TYPE (not
+ * P-256). */
 fws_err att_cert_check(const fws_attest_anchors *a, const fws_attest_evidence *ev, int64_t now,
                        att_cert_info *info, fws_errbuf *eb) FWS_MUST_CHECK;
 

@@ -85,8 +85,11 @@ static int check_ak(const fws_attest_verify_req *q, fws_tpmt_public *ak, att_cer
     return 1;
 }
 
+/* With the certificate accepted and naming the same key, its key (cached with the
+ * certificate) checks the signature; otherwise the evidence's own public area does, so that a
+ * bad signature is reported whatever else failed. */
 static void check_signature(const fws_attest_evidence *e, const fws_tpmt_public *ak,
-                            fws_attest_result *res)
+                            const att_cert_info *ci, int cert_ok, fws_attest_result *res)
 {
     fws_tpmt_signature s;
     uint8_t der[FWS_SIG_MAX];
@@ -98,9 +101,14 @@ static void check_signature(const fws_attest_evidence *e, const fws_tpmt_public 
         add_reason(res, err, "signature: %s", why.msg);
         return;
     }
-    if (att_sig_to_der(&s, der, sizeof(der), &der_len) != FWS_OK ||
-        fws_key_from_raw_public(FWS_KEY_P256, ak->point, sizeof(ak->point), &key) != FWS_OK ||
-        fws_key_verify(key, e->quote, e->quote_len, der, der_len) != FWS_OK)
+    if (att_sig_to_der(&s, der, sizeof(der), &der_len) != FWS_OK)
+        err = FWS_ERR_SIGNATURE;
+    else if (cert_ok && ci->pkey != NULL && memcmp(ci->point, ak->point, sizeof(ak->point)) == 0)
+        err = att_cert_verify(ci, e->quote, e->quote_len, der, der_len);
+    else if ((err = fws_key_from_raw_public(FWS_KEY_P256, ak->point, sizeof(ak->point), &key)) ==
+             FWS_OK)
+        err = fws_key_verify(key, e->quote, e->quote_len, der, der_len);
+    if (err != FWS_OK)
         add_reason(res, FWS_ERR_SIGNATURE, "the quote's signature does not verify with the AK");
     fws_key_free(key);
 }
@@ -278,12 +286,13 @@ fws_err fws_attest_verify(const fws_attest_verify_req *q, fws_attest_result *res
     res->clock = a.clock;
     check_nonce(q, &a, res);
     if (check_ak(q, &ak, &ci, &cert_ok, res)) {
-        check_signature(q->evidence, &ak, res);
+        check_signature(q->evidence, &ak, &ci, cert_ok, res);
         check_assurance(q->evidence, &ak, &ci, cert_ok, res);
     }
     check_pcrs(q, &a, res);
     appraise(q, a.pcr_mask, res);
     check_counters(q, &a.clock, res);
+    att_cert_info_release(&ci);
 out:
     err = first_failure(res);
     res->pass = err == FWS_OK;
