@@ -30,8 +30,7 @@ typedef struct csv_header {
     char *hw_name[CSV_COLS_MAX];
 } csv_header;
 
-/* Splits one line into fields in place, unquoting. FWS_ERR_FORMAT with eb for bad quoting. */
-static fws_err split(char *line, char **fields, size_t cap, size_t *n, fws_errbuf *eb)
+fws_err pki_csv_split(char *line, char **fields, size_t cap, size_t *n, fws_errbuf *eb)
 {
     size_t k = 0;
     char *p = line;
@@ -79,7 +78,7 @@ static fws_err parse_header(char *line, csv_header *h, fws_errbuf *eb)
 {
     char *fields[CSV_COLS_MAX];
     int seen[COL__N] = {0};
-    fws_err err = split(line, fields, CSV_COLS_MAX, &h->ncols, eb);
+    fws_err err = pki_csv_split(line, fields, CSV_COLS_MAX, &h->ncols, eb);
     if (err != FWS_OK)
         return fws_errf(eb, err, "header");
     for (size_t i = 0; i < h->ncols; i++) {
@@ -135,7 +134,7 @@ static fws_err parse_row(const char *csv_path, char *line, const csv_header *h, 
     char *fields[CSV_COLS_MAX];
     size_t n = 0, i = b->n;
     fws_pki_provision_req *r = &b->reqs[i];
-    fws_err err = split(line, fields, CSV_COLS_MAX, &n, eb);
+    fws_err err = pki_csv_split(line, fields, CSV_COLS_MAX, &n, eb);
     if (err != FWS_OK)
         return err;
     if (n != h->ncols)

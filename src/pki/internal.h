@@ -146,6 +146,10 @@ fws_err pki_p11_uri_derive(const char *uri, const char *suffix, int strip_pin, c
 fws_err pki_key_unique(fws_pki *p, const uint8_t *spki, size_t len, const char *device_id,
                        char spki_sha256[65], fws_errbuf *eb);
 
+/* Splits one CSV line (NUL-terminated, no newline) into at most cap fields in place, undoing
+ * RFC 4180 quoting. FWS_ERR_FORMAT with eb for bad quoting or too many fields. */
+fws_err pki_csv_split(char *line, char **fields, size_t cap, size_t *n, fws_errbuf *eb);
+
 /* ---- the rest ------------------------------------------------------------------------------ */
 
 /* Field syntax checks: FWS_ERR_ARG with eb naming the field. */
