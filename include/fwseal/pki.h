@@ -277,6 +277,7 @@ typedef struct fws_pki_device {
     int64_t provisioned_at, updated_at;
     unsigned reprovisions;
     char reason[32]; /* revocation reason, or "" */
+    int64_t expires; /* notAfter of its latest valid certificate; 0 when none is valid */
 } fws_pki_device;
 
 typedef struct fws_pki_cert {

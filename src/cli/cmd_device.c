@@ -130,15 +130,16 @@ static json_t *device_json(const fws_pki_device *d)
     char a[32], b[32];
     json_error_t jerr;
     json_t *checks = json_loads(d->hw_checks, 0, &jerr);
+    char e[32];
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s, "
-                     "s:s}",
+                     "s:s, s:s}",
                      "id", d->id, "serial", d->serial, "model", d->model, "batch", d->batch,
                      "bom_version", d->bom_version, "station", d->station, "operator",
                      d->operator_name, "env", fws_pki_env_name(d->env), "status",
                      fws_pki_status_name(d->status), "provisioned_at", when(d->provisioned_at, a),
                      "updated_at", when(d->updated_at, b), "reprovisions", (int)d->reprovisions,
                      "hw_checks", checks ? checks : json_object(), "key_origin", d->key_origin,
-                     "reason", d->reason);
+                     "reason", d->reason, "expires", when(d->expires, e));
 }
 
 typedef struct list_ctx {
@@ -149,13 +150,13 @@ typedef struct list_ctx {
 static int list_one(void *ctx, const fws_pki_device *d)
 {
     list_ctx *l = ctx;
-    char a[32];
+    char a[32], e[32];
     l->n++;
     if (l->arr != NULL)
         return json_array_append_new(l->arr, device_json(d));
-    printf("%-32s  %-16s  %-12s  %-8s  %-15s  %-12s  %s\n", d->id, d->serial, d->model,
+    printf("%-32s  %-16s  %-12s  %-8s  %-15s  %-12s  %-20s  %s\n", d->id, d->serial, d->model,
            fws_pki_env_name(d->env), fws_pki_status_name(d->status), d->batch,
-           when(d->provisioned_at, a));
+           when(d->provisioned_at, a), when(d->expires, e));
     return 0;
 }
 
@@ -163,8 +164,8 @@ static fws_err dev_list(fws_pki *p, const dev_opts *o, fws_errbuf *eb)
 {
     list_ctx l = {o->json ? json_array() : NULL, 0};
     if (!o->json)
-        printf("%-32s  %-16s  %-12s  %-8s  %-15s  %-12s  %s\n", "ID", "SERIAL", "MODEL", "ENV",
-               "STATUS", "BATCH", "PROVISIONED");
+        printf("%-32s  %-16s  %-12s  %-8s  %-15s  %-12s  %-20s  %s\n", "ID", "SERIAL", "MODEL",
+               "ENV", "STATUS", "BATCH", "PROVISIONED", "EXPIRES");
     fws_err err = fws_pki_device_list(p, &o->filter, list_one, &l, eb);
     if (err == FWS_OK && o->json)
         cli_print_json(json_pack("{s:I, s:o}", "count", (json_int_t)l.n, "devices", l.arr));
@@ -196,7 +197,7 @@ static int cert_one(void *ctx, const fws_pki_cert *c)
 static fws_err dev_show(fws_pki *p, const dev_opts *o, fws_errbuf *eb)
 {
     fws_pki_device *d = malloc(sizeof(*d));
-    char a[32];
+    char a[32], e[32];
     if (d == NULL)
         return FWS_ERR_NOMEM;
     fws_err err = fws_pki_device_get(p, o->id, d, eb);
@@ -211,12 +212,13 @@ static fws_err dev_show(fws_pki *p, const dev_opts *o, fws_errbuf *eb)
     } else if (err == FWS_OK) {
         printf("device %s\n  serial       %s\n  model        %s\n  environment  %s\n"
                "  status       %s%s%s\n  batch        %s\n  BOM version  %s\n  station      %s\n"
-               "  operator     %s\n  key origin   %s\n  hw checks    %s\n  provisioned  %s"
+               "  operator     %s\n  key origin   %s\n  hw checks    %s\n  expires      %s\n"
+               "  provisioned  %s"
                " (reprovisioned %u times)\ncertificates (newest first):\n",
                d->id, d->serial, d->model, fws_pki_env_name(d->env), fws_pki_status_name(d->status),
                d->reason[0] ? " - " : "", d->reason, d->batch, d->bom_version, d->station,
-               d->operator_name, d->key_origin, d->hw_checks, when(d->provisioned_at, a),
-               d->reprovisions);
+               d->operator_name, d->key_origin, d->hw_checks, when(d->expires, e),
+               when(d->provisioned_at, a), d->reprovisions);
         err = fws_pki_device_certs(p, d->id, cert_one, NULL, eb);
     }
     free(d);
@@ -390,6 +392,8 @@ int cmd_device(int argc, char **argv)
         {"show", "one device and its certificates", c_show},
         {"revoke", "revoke a device's identity", c_revoke},
         {"decommission", "record a device's final disposition", c_decommission},
+        {"quarantine", "offer a device nothing but a recovery release", cmd_device_quarantine},
+        {"release", "end a device's quarantine", cmd_device_release},
         {"model", "hardware models the deployment provisions (add, list)", c_model},
         {"refusals", "requests that were refused, and why", c_refusals},
         {NULL, NULL, NULL},

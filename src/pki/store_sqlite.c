@@ -6,6 +6,12 @@
 #include <sqlite3.h>
 #include "pki/store.h"
 
+/* A device row, and the expiry of its latest valid certificate. */
+#define DEVICE_COLUMNS                                                                             \
+    "id, serial, model, batch, bom_version, station, operator, key_origin, hw_checks, env,"        \
+    " status, provisioned_at, updated_at, reprovisions, reason, (SELECT MAX(not_after) FROM"       \
+    " certs WHERE certs.device_id = devices.id AND certs.status = 1)"
+
 enum {
     ST_DEV_GET,
     ST_DEV_PUT,
@@ -20,12 +26,9 @@ enum {
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
-    [ST_DEV_GET] = "SELECT id, serial, model, batch, bom_version, station, operator, key_origin,"
-                   " hw_checks, env, status, provisioned_at, updated_at, reprovisions, reason"
-                   " FROM devices WHERE id = ?1 UNION ALL SELECT id, serial, model, batch,"
-                   " bom_version, station, operator, key_origin, hw_checks, env, status,"
-                   " provisioned_at, updated_at, reprovisions, reason FROM devices"
-                   " WHERE serial = ?1 AND id <> ?1 LIMIT 1",
+    [ST_DEV_GET] =
+        "SELECT " DEVICE_COLUMNS " FROM devices WHERE id = ?1 UNION ALL SELECT " DEVICE_COLUMNS
+        " FROM devices WHERE serial = ?1 AND id <> ?1 LIMIT 1",
     [ST_DEV_PUT] = "INSERT OR REPLACE INTO devices (id, serial, model, batch, bom_version, station,"
                    " operator, key_origin, hw_checks, env, status, provisioned_at, updated_at,"
                    " reprovisions, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -167,6 +170,7 @@ static void row_device(sqlite3_stmt *st, fws_pki_device *d)
     d->updated_at = sqlite3_column_int64(st, 12);
     d->reprovisions = (unsigned)sqlite3_column_int(st, 13);
     col_text(st, 14, d->reason, sizeof(d->reason));
+    d->expires = sqlite3_column_int64(st, 15); /* 0 (NULL) when no certificate is valid */
 }
 
 static void row_cert(sqlite3_stmt *st, fws_pki_cert *c)
@@ -359,8 +363,7 @@ fws_err pki_store_device_list(pki_store *s, const fws_pki_filter *f, fws_pki_dev
                               void *ctx, fws_errbuf *eb)
 {
     static const char sql[] =
-        "SELECT id, serial, model, batch, bom_version, station, operator, key_origin, hw_checks,"
-        " env, status, provisioned_at, updated_at, reprovisions, reason FROM devices"
+        "SELECT " DEVICE_COLUMNS " FROM devices"
         " WHERE (?1 = 0 OR env = ?1) AND (?2 = 0 OR status = ?2) AND (?3 IS NULL OR batch = ?3)"
         " AND (?4 IS NULL OR model = ?4) ORDER BY provisioned_at, serial";
     sqlite3_stmt *st = NULL;

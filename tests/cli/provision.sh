@@ -125,6 +125,7 @@ grep -q "ENCRYPTED PRIVATE KEY" bdev/device.key || fail "device.key not encrypte
 expect_exit 0 "$FWSEAL" device show --dir "$D" SN-0001 --json
 [ "$(json_get stdout 'd.hw_checks.flash')" = pass ] || fail "hw checks in the inventory"
 [ "$(json_get stdout 'd.operator')" = alice ] || fail "operator in the inventory"
+[ "$(json_get stdout 'd.expires.slice(0,4)')" -ge $(( $(date +%Y) + 19 )) ] || fail "expiry in the inventory"
 cp b1/device.crt old.crt
 expect_exit 0 "$FWSEAL" provision --dir "$D" --env prod --serial SN-0001 --model hub-v2 --batch LOT7 --csr d2.csr --out b1 --reprovision --json
 [ "$(json_get stdout d.device)" = "$ID1" ] || fail "reprovision keeps the device ID"
@@ -158,6 +159,9 @@ expect_exit 0 "$FWSEAL" device list --dir "$D" --env dev --json
 [ "$(json_get stdout 'd.devices[0].status')" = decommissioned ] || fail "list --env"
 expect_exit 0 "$FWSEAL" device show --dir "$D" DEV-1
 grep -q "decommissioned" stdout || fail "show status"
+grep -Eq "^ +expires +-$" stdout || fail "a decommissioned device has no valid certificate"
+expect_exit 0 "$FWSEAL" device list --dir "$D"
+grep -q "EXPIRES" stdout || fail "list header"
 
 # ---- the ledger: every provision, reprovision, revoke and decommission, each proven ----
 expect_exit 0 "$FWSEAL" log search --dir "$D/ledger" --device "$ID1" --json
