@@ -505,6 +505,41 @@ void fws_attest_trust_score(const fws_attest_trust_input *in, fws_attest_trust *
 /* {"score": N, "factors": [{"name", "points", "max", "detail"}...]} (new reference). */
 fws_err fws_attest_trust_json(const fws_attest_trust *t, json_t **out) FWS_MUST_CHECK;
 
+/* ---- integration: one call each for the server and the agent -------------------------------- */
+
+/* Server: decodes the evidence bytes a device sent and judges them (req->evidence is ignored).
+ * Evidence that does not decode is a failed result too, with the decoding error as its reason.
+ * Same contract as fws_attest_verify: *res is always written; FWS_OK when it passed. */
+fws_err fws_attest_judge(const uint8_t *unverified, size_t len, const fws_attest_verify_req *req,
+                         fws_attest_result *res, fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* Server: rebuilds a result from a stored report (fws_attest_report_json) for
+ * fws_attest_decide, fws_attest_trust_score and the next verification's req->last: result,
+ * device, time, assurance, clock, flags and reasons (stages are not restored). */
+fws_err fws_attest_report_parse(const json_t *report, fws_attest_result *out,
+                                fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* Agent: what the device needs to answer an attestation request. */
+typedef struct fws_attest_device {
+    const char *tcti;              /* TPM: a TCTI configuration (NULL: the default) ... */
+    const fws_signer *signer;      /* ... or a software key (P-256), when not NULL */
+    const fws_tpm_clock *counters; /* software key only: boot counters kept by the agent */
+    const char *log_path;          /* the measured-boot event log (fws_attest_log_save) */
+    const char *device;            /* the device's ID (its AK certificate's CN) */
+    const uint8_t *ak_cert;        /* DER */
+    size_t ak_cert_len;
+    const uint8_t *const *chain; /* intermediates, DER (may be NULL) */
+    const size_t *chain_len;
+    size_t n_chain;
+} fws_attest_device;
+
+/* Agent: answers a verifier's nonce for the PCRs in mask (the policy's, as the server sends
+ * them) with canonical evidence JSON (*json malloc'd): opens the TPM, quotes, flushes and
+ * closes it (or signs with the software key), adds the log and the certificates. */
+fws_err fws_attest_device_quote(const fws_attest_device *d, const uint8_t *nonce, size_t nonce_len,
+                                uint32_t mask, char **json, size_t *len,
+                                fws_errbuf *eb) FWS_MUST_CHECK;
+
 #ifdef __cplusplus
 }
 #endif

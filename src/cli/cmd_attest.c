@@ -61,42 +61,28 @@ int att_cli_verifier_opt(att_cli_verifier *v, int c, const char *arg, const char
     return rc;
 }
 
-static fws_err last_counters(const json_t *o, att_cli_verifier *v, fws_errbuf *eb)
-{
-    json_t *clock = NULL;
-    const char *result = NULL;
-    int64_t reset = 0, restart = 0, ms = 0;
-    fws_err err;
-    if ((err = fws_json_get_string(o, "result", &result, eb)) != FWS_OK ||
-        (err = fws_json_get_object(o, "clock", &clock, eb)) != FWS_OK ||
-        (err = fws_json_get_int(clock, "resetCount", &reset, eb)) != FWS_OK ||
-        (err = fws_json_get_int(clock, "restartCount", &restart, eb)) != FWS_OK ||
-        (err = fws_json_get_int(clock, "clock", &ms, eb)) != FWS_OK)
-        return err;
-    if (strcmp(result, "pass") != 0)
-        return fws_errf(eb, FWS_ERR_STATE, "not a passing report");
-    if (reset < 0 || reset > UINT32_MAX || restart < 0 || restart > UINT32_MAX || ms < 0)
-        return fws_errf(eb, FWS_ERR_SCHEMA, "counters out of range");
-    v->last.reset_count = (uint32_t)reset;
-    v->last.restart_count = (uint32_t)restart;
-    v->last.clock = (uint64_t)ms;
-    v->has_last = 1;
-    return FWS_OK;
-}
-
 static fws_err load_last(att_cli_verifier *v, fws_errbuf *eb)
 {
     uint8_t *data = NULL;
     size_t len = 0;
     json_t *o = NULL;
+    fws_attest_result *last = calloc(1, sizeof(*last));
     fws_errbuf why = {{0}};
-    fws_err err = fws_file_read(v->last_report, REPORT_MAX, &data, &len, &why);
+    fws_err err =
+        last == NULL ? FWS_ERR_NOMEM : fws_file_read(v->last_report, REPORT_MAX, &data, &len, &why);
     if (err == FWS_OK)
         err = fws_json_parse(data, len, FWS_JSON_NO_FLOATS, NULL, &o, &why);
     if (err == FWS_OK)
-        err = last_counters(o, v, &why);
+        err = fws_attest_report_parse(o, last, &why);
+    if (err == FWS_OK && !last->pass)
+        err = fws_errf(&why, FWS_ERR_STATE, "not a passing report");
+    if (err == FWS_OK) {
+        v->last = last->clock;
+        v->has_last = 1;
+    }
     json_decref(o);
     free(data);
+    free(last);
     if (err != FWS_OK)
         return fws_errf(eb, err, "--last %s: %s", v->last_report,
                         why.msg[0] ? why.msg : fws_strerror(err));
@@ -272,17 +258,12 @@ static int verify_parse(int argc, char **argv, verify_opts *o)
     return 0;
 }
 
-static fws_err read_evidence(const char *path, fws_attest_evidence *ev, fws_errbuf *eb)
+static fws_err read_evidence(const char *path, uint8_t **data, size_t *len, fws_errbuf *eb)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
-    fws_err err = strcmp(path, "-") == 0
-                      ? fws_stdin_read(FWS_ATTEST_EVIDENCE_MAX, &data, &len, eb)
-                      : fws_file_read(path, FWS_ATTEST_EVIDENCE_MAX, &data, &len, eb);
-    if (err == FWS_OK)
-        err = fws_attest_evidence_decode(data, len, ev, eb);
-    free(data);
-    return err;
+    /* A little over the cap, so that an oversized document is judged (and refused) as such. */
+    if (strcmp(path, "-") == 0)
+        return fws_stdin_read(FWS_ATTEST_EVIDENCE_MAX + 1, data, len, eb);
+    return fws_file_read(path, FWS_ATTEST_EVIDENCE_MAX + 1, data, len, eb);
 }
 
 static fws_err write_json(const char *path, const json_t *j, fws_errbuf *eb)
@@ -345,16 +326,15 @@ static int verify_print(const verify_opts *o, const fws_attest_result *res,
 static int c_verify(int argc, char **argv)
 {
     verify_opts o;
-    fws_attest_evidence *ev = calloc(1, sizeof(*ev));
     fws_attest_result *res = calloc(1, sizeof(*res));
     fws_attest_decision d;
-    uint8_t nonce[FWS_ATTEST_NONCE_MAX];
-    size_t nonce_len = 0;
+    uint8_t nonce[FWS_ATTEST_NONCE_MAX], *data = NULL;
+    size_t nonce_len = 0, len = 0;
     json_t *report = NULL;
     fws_errbuf eb = {{0}};
     int rc = CLI_ERROR;
     memset(&o, 0, sizeof(o));
-    if (ev == NULL || res == NULL)
+    if (res == NULL)
         goto out;
     if ((rc = verify_parse(argc, argv, &o)) != 0) {
         rc = rc < 0 ? CLI_OK : rc;
@@ -372,29 +352,24 @@ static int c_verify(int argc, char **argv)
         goto out;
     }
     fws_errbuf why = {{0}};
-    fws_err judged = read_evidence(o.evidence, ev, &why);
-    if (judged == FWS_ERR_IO || judged == FWS_ERR_NOT_FOUND || judged == FWS_ERR_NOMEM) {
-        rc = cli_report("attest verify", judged, &why);
+    if ((err = read_evidence(o.evidence, &data, &len, &eb)) != FWS_OK) {
+        rc = cli_report("attest verify", err, &eb);
         goto out;
     }
-    if (judged == FWS_OK) {
-        fws_attest_verify_req q = {ev,
-                                   nonce,
-                                   nonce_len,
-                                   o.v.policy,
-                                   o.v.refs,
-                                   o.v.anchors,
-                                   o.v.device,
-                                   o.v.has_last ? &o.v.last : NULL,
-                                   o.v.reboot_expected,
-                                   (int64_t)time(NULL)};
-        judged = fws_attest_verify(&q, res, &why);
-    } else {
-        /* Evidence that does not even decode is a failed attestation too. */
-        res->time = (int64_t)time(NULL);
-        res->n_reasons = 1;
-        res->reasons[0].code = judged;
-        snprintf(res->reasons[0].text, sizeof(res->reasons[0].text), "%.191s", why.msg);
+    fws_attest_verify_req q = {NULL,
+                               nonce,
+                               nonce_len,
+                               o.v.policy,
+                               o.v.refs,
+                               o.v.anchors,
+                               o.v.device,
+                               o.v.has_last ? &o.v.last : NULL,
+                               o.v.reboot_expected,
+                               (int64_t)time(NULL)};
+    err = fws_attest_judge(data, len, &q, res, &why);
+    if (err == FWS_ERR_NOMEM || err == FWS_ERR_ARG) {
+        rc = cli_report("attest verify", err, &why);
+        goto out;
     }
     fws_attest_decide(o.v.policy, res, -1, res->time, &d);
     if ((err = fws_attest_report_json(res, &report)) != FWS_OK ||
@@ -412,7 +387,7 @@ static int c_verify(int argc, char **argv)
 out:
     json_decref(report);
     att_cli_verifier_free(&o.v);
-    free(ev);
+    free(data);
     free(res);
     return rc;
 }

@@ -429,40 +429,63 @@ static int quote_check(const dev_opts *o, quoter *q, const char *what, int recor
     return 0;
 }
 
+/* fws_attest_device_quote, as the agent calls it. */
+static fws_err quote_device(const dev_opts *o, uint32_t mask, const uint8_t *nonce, size_t n,
+                            char **json, size_t *len, fws_errbuf *eb)
+{
+    fws_attest_evidence *certs = calloc(1, sizeof(*certs)); /* buffers for the certificates */
+    const uint8_t *chain[FWS_ATTEST_CHAIN_MAX];
+    fws_tpm_clock counters = {(uint64_t)time(NULL) * 1000, (uint32_t)o->reset_count,
+                              (uint32_t)o->restart_count, 1};
+    fws_signer signer;
+    int have_signer = 0;
+    fws_err err = certs == NULL ? FWS_ERR_NOMEM
+                                : read_cert(o->cert, certs->ak_cert, sizeof(certs->ak_cert),
+                                            &certs->ak_cert_len, eb);
+    for (size_t i = 0; err == FWS_OK && i < o->n_chain; i++) {
+        err =
+            read_cert(o->chain[i], certs->chain[i], FWS_ATTEST_CERT_MAX, &certs->chain_len[i], eb);
+        chain[i] = certs->chain[i];
+    }
+    if (err == FWS_OK && o->key != NULL)
+        have_signer = (err = cli_load_signer(o->key, o->passfile, &signer, eb)) == FWS_OK;
+    if (err == FWS_OK) {
+        fws_attest_device d = {
+            o->tcti,        have_signer ? &signer : NULL, &counters, o->log,           o->device,
+            certs->ak_cert, certs->ak_cert_len,           chain,     certs->chain_len, o->n_chain};
+        err = fws_attest_device_quote(&d, nonce, n, mask, json, len, eb);
+    }
+    if (have_signer)
+        fws_signer_free(&signer);
+    free(certs);
+    return err;
+}
+
 int cmd_attest_quote(int argc, char **argv)
 {
     dev_opts o;
-    quoter *q = calloc(1, sizeof(*q));
-    fws_attest_evidence *ev = calloc(1, sizeof(*ev));
+    quoter q;
     uint8_t nonce[FWS_ATTEST_NONCE_MAX];
     size_t n = 0, len = 0;
     char *json = NULL;
     fws_errbuf eb = {{0}};
-    int rc = q && ev ? dev_parse(argc, argv, &o, "attest quote", quote_usage) : CLI_ERROR;
-    if (rc == 0 && (rc = quote_check(&o, q, "attest quote", 0)) == 0 &&
+    memset(&q, 0, sizeof(q));
+    int rc = dev_parse(argc, argv, &o, "attest quote", quote_usage);
+    if (rc == 0 && (rc = quote_check(&o, &q, "attest quote", 0)) == 0 &&
         att_cli_nonce(o.nonce, nonce, &n) != FWS_OK)
         rc = cli_usage_error("attest quote", "--nonce: %d to %d bytes in hex", FWS_ATTEST_NONCE_MIN,
                              FWS_ATTEST_NONCE_MAX);
     if (rc != 0)
-        goto out;
-    fws_err err = quoter_open(q, &o, ev, &eb);
-    if (err == FWS_OK)
-        err = quoter_quote(q, nonce, n, ev, &eb);
-    if (err == FWS_OK)
-        err = fws_attest_evidence_encode(ev, &json, &len);
+        return finish_parse(rc);
+    fws_err err = quote_device(&o, q.mask, nonce, n, &json, &len, &eb);
     if (err == FWS_OK && o.out != NULL)
         err = fws_file_write_atomic(o.out, json, len, 0644, 1, &eb);
     else if (err == FWS_OK)
         printf("%s\n", json);
-    if (err != FWS_OK)
-        rc = cli_report("attest quote", err, &eb);
-out:
-    if (q != NULL)
-        quoter_close(q);
-    free(q);
-    free(ev);
     free(json);
-    return finish_parse(rc);
+    if (err != FWS_OK)
+        return cli_report("attest quote", err, &eb);
+    return CLI_OK;
 }
 
 static fws_err record_one(quoter *q, fws_attest_evidence *ev, FILE *f, fws_errbuf *eb)

@@ -184,5 +184,5 @@ expect_exit 2 "$FWSEAL" attest measure --log x.log --pcr 24 --stage a --digest 0
 expect_exit 2 "$FWSEAL" attest quote --log boot.log --nonce "$nonce" --device dev-1
 echo "{" >bad.json
 expect_exit 1 verify --evidence bad.json --nonce "$nonce"
-expect_stderr "^fwseal attest verify: evidence:"
+expect_stderr "^fwseal attest verify: attestation failed: evidence:"
 finish
