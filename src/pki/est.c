@@ -265,6 +265,9 @@ fws_err fws_est_handle(fws_pki *p, fws_pki_env env, fws_est_op op, const uint8_t
     }
     if (op != FWS_EST_SIMPLEENROLL && op != FWS_EST_SIMPLEREENROLL)
         return respond_text(out, 404, FWS_ERR_NOT_FOUND, "unknown EST operation");
+    if (!ca->has_issuer)
+        return respond_text(out, 500, FWS_ERR_STATE,
+                            "this EST service cannot issue: the issuing key is not loaded");
     fws_pki_issued *iss = malloc(sizeof(*iss));
     if (iss == NULL)
         return FWS_ERR_NOMEM;

@@ -323,6 +323,33 @@ static void test_enroll_refuses_another_devices_key(void **state)
     fws_signer_free(&other);
 }
 
+static void test_no_issuer_is_a_server_error(void **state)
+{
+    world *w = *state;
+    fws_pki *bare = NULL;
+    fws_est_response r;
+    const uint8_t *chain[1] = {w->factory.der};
+    size_t lens[1] = {w->factory.der_len};
+    assert_int_equal(fws_pki_open(w->dir, &bare, NULL), FWS_OK);
+    assert_int_equal(fws_est_handle(bare, FWS_ENV_DEV, FWS_EST_SIMPLEENROLL,
+                                    (const uint8_t *)"AAAA", 4, chain, lens, 1, w->now, &r),
+                     FWS_OK);
+    assert_int_equal(r.status, 500);
+    fws_est_response_free(&r);
+    /* cacerts needs no key; an environment without a CA is 404. */
+    assert_int_equal(
+        fws_est_handle(bare, FWS_ENV_DEV, FWS_EST_CACERTS, NULL, 0, NULL, NULL, 0, w->now, &r),
+        FWS_OK);
+    assert_int_equal(r.status, 200);
+    fws_est_response_free(&r);
+    assert_int_equal(
+        fws_est_handle(bare, FWS_ENV_STAGING, FWS_EST_CACERTS, NULL, 0, NULL, NULL, 0, w->now, &r),
+        FWS_OK);
+    assert_int_equal(r.status, 404);
+    fws_est_response_free(&r);
+    fws_pki_close(bare);
+}
+
 static int count_refusal(void *ctx, const fws_pki_refusal *r)
 {
     if (strcmp(r->action, "simpleenroll") == 0 || strcmp(r->action, "simplereenroll") == 0)
@@ -352,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enroll_and_renew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_refuses_another_devices_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_issuer_is_a_server_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
