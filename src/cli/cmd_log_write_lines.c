@@ -206,6 +206,7 @@ typedef struct stats {
     /* time from a batch being read to the checkpoint covering it, per entry */
     uint64_t unsigned_count, unsigned_sum_ms, oldest_ms, lat_count;
     double lat_sum_ms, lat_max_ms;
+    uint64_t last_publish_ms, max_gap_ms; /* longest time between two checkpoints */
 } stats;
 
 static fws_err publish(fws_ledger *l, stats *s, fws_errbuf *eb)
@@ -217,6 +218,9 @@ static fws_err publish(fws_ledger *l, stats *s, fws_errbuf *eb)
         return err;
     uint64_t now = fws_ledger_now_ms();
     s->checkpoints++;
+    if (now - s->last_publish_ms > s->max_gap_ms)
+        s->max_gap_ms = now - s->last_publish_ms;
+    s->last_publish_ms = now;
     if (s->unsigned_count > 0) {
         s->lat_sum_ms += (double)(s->unsigned_count * now - s->unsigned_sum_ms);
         s->lat_count += s->unsigned_count;
@@ -307,13 +311,14 @@ static int print_stats(fws_ledger *l, const stats *s)
     double secs = (double)(fws_ledger_now_ms() - s->start_ms) / 1000.0;
     fws_ledger_get_status(l, &st);
     json_t *j = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:{s:f, s:f}, s:I, s:I}", "appended",
+        "{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:{s:f, s:f}, s:{s:f}, s:I, s:I}", "appended",
         (json_int_t)s->appended, "duplicates", (json_int_t)s->duplicates, "batches",
         (json_int_t)s->batches, "checkpoints", (json_int_t)s->checkpoints, "size",
         (json_int_t)st.size, "seconds", secs, "perSecond",
         secs > 0 ? (double)(s->appended + s->duplicates) / secs : 0.0, "checkpointLatencyMs",
         "mean", s->lat_count ? s->lat_sum_ms / (double)s->lat_count : 0.0, "max", s->lat_max_ms,
-        "first", (json_int_t)s->first, "last", (json_int_t)s->last);
+        "checkpointGapMs", "max", (double)s->max_gap_ms, "first", (json_int_t)s->first, "last",
+        (json_int_t)s->last);
     if (!s->any) {
         json_object_set_new(j, "first", json_null());
         json_object_set_new(j, "last", json_null());
@@ -355,7 +360,7 @@ int cli_log_append_lines(fws_ledger *l, const cli_log_lines_opts *o)
     stats s;
 
     memset(&s, 0, sizeof(s));
-    s.start_ms = fws_ledger_now_ms();
+    s.start_ms = s.last_publish_ms = fws_ledger_now_ms();
     if (p == NULL)
         return cli_report("log append", FWS_ERR_NOMEM, NULL);
     fws_err err = start(p, l, o, &eb);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include "fwseal/core.h"
 #include "writer_internal.h"
 
 struct ledger_index {
@@ -12,19 +13,36 @@ struct ledger_index {
     sqlite3_stmt *lookup, *insert, *set_size, *get_size;
 };
 
+/* Schema version in PRAGMA user_version; an index of another version is rebuilt. Digests are
+ * found through their first 8 bytes (h, a small random key keeps the index compact: fewer
+ * pages touched per batch) and confirmed against the full digest in the row. */
+#define IX_SCHEMA 1
+
 static const char schema_sql[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
+    "PRAGMA wal_autocheckpoint=8192;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS entries(idx INTEGER PRIMARY KEY, digest BLOB NOT NULL,"
-    " type INTEGER, device TEXT, product TEXT, version TEXT);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS entries_digest ON entries(digest);"
+    "CREATE TABLE IF NOT EXISTS entries(idx INTEGER PRIMARY KEY, h INTEGER NOT NULL,"
+    " digest BLOB NOT NULL, type INTEGER, device TEXT, product TEXT, version TEXT);"
+    "CREATE INDEX IF NOT EXISTS entries_h ON entries(h);"
     "CREATE INDEX IF NOT EXISTS entries_device ON entries(device, idx)"
     " WHERE device IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS entries_release ON entries(product, version, idx)"
     " WHERE product IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS entries_type ON entries(type, idx) WHERE type IS NOT NULL;"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('size', 0);";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('size', 0);"
+    "PRAGMA user_version=1;";
+
+static const char drop_sql[] = "DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS meta;";
+
+static sqlite3_int64 digest_key(const uint8_t digest[FWS_SHA256_LEN])
+{
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h << 8 | digest[i];
+    return (sqlite3_int64)h;
+}
 
 static fws_err db_err(ledger_index *ix, const char *what, fws_errbuf *eb)
 {
@@ -50,6 +68,29 @@ void ix_close(ledger_index *ix)
     free(ix);
 }
 
+static int user_version(ledger_index *ix)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Creates the tables, or drops an index of another schema first (the writer rebuilds its
+ * rows from the tiles). */
+static fws_err create_schema(ledger_index *ix, fws_errbuf *eb)
+{
+    int v = user_version(ix);
+    if (v != IX_SCHEMA && sqlite3_exec(ix->db, drop_sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(ix, "dropping an index of another version", eb);
+    if (sqlite3_exec(ix->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(ix, "schema", eb);
+    return FWS_OK;
+}
+
 fws_err ix_open(const char *path, int readonly, ledger_index **out, fws_errbuf *eb)
 {
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -64,18 +105,18 @@ fws_err ix_open(const char *path, int readonly, ledger_index **out, fws_errbuf *
         goto out;
     }
     sqlite3_busy_timeout(ix->db, 10000);
-    if (!readonly && sqlite3_exec(ix->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
-        err = db_err(ix, "schema", eb);
+    if (!readonly)
+        err = create_schema(ix, eb);
+    if (err != FWS_OK)
         goto out;
-    }
     sqlite3_exec(ix->db, "PRAGMA cache_size=-65536;", NULL, NULL, NULL);
-    err = prepare(ix, "SELECT idx FROM entries WHERE digest = ?1", &ix->lookup, eb);
+    err = prepare(ix, "SELECT idx, digest FROM entries WHERE h = ?1", &ix->lookup, eb);
     if (err == FWS_OK)
         err = prepare(ix, "SELECT value FROM meta WHERE key = 'size'", &ix->get_size, eb);
     if (err == FWS_OK && !readonly)
         err = prepare(ix,
-                      "INSERT OR IGNORE INTO entries(idx, digest, type, device, product, version)"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                      "INSERT OR IGNORE INTO entries(idx, h, digest, type, device, product,"
+                      " version) VALUES(?1, ?7, ?2, ?3, ?4, ?5, ?6)",
                       &ix->insert, eb);
     if (err == FWS_OK && !readonly)
         err = prepare(ix, "UPDATE meta SET value = ?1 WHERE key = 'size'", &ix->set_size, eb);
@@ -106,17 +147,21 @@ fws_err ix_lookup(ledger_index *ix, const uint8_t digest[FWS_SHA256_LEN], uint64
                   int *found, fws_errbuf *eb)
 {
     fws_err err = FWS_OK;
-    sqlite3_bind_blob(ix->lookup, 1, digest, FWS_SHA256_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(ix->lookup);
+    int rc;
     *found = 0;
-    if (rc == SQLITE_ROW) {
-        *index = (uint64_t)sqlite3_column_int64(ix->lookup, 0);
-        *found = 1;
-    } else if (rc != SQLITE_DONE) {
-        err = db_err(ix, "lookup", eb);
+    sqlite3_bind_int64(ix->lookup, 1, digest_key(digest));
+    while ((rc = sqlite3_step(ix->lookup)) == SQLITE_ROW) {
+        const void *d = sqlite3_column_blob(ix->lookup, 1);
+        if (d != NULL && sqlite3_column_bytes(ix->lookup, 1) == FWS_SHA256_LEN &&
+            fws_ct_eq(d, digest, FWS_SHA256_LEN)) {
+            *index = (uint64_t)sqlite3_column_int64(ix->lookup, 0);
+            *found = 1;
+            break;
+        }
     }
+    if (!*found && rc != SQLITE_DONE)
+        err = db_err(ix, "lookup", eb);
     sqlite3_reset(ix->lookup);
-    sqlite3_clear_bindings(ix->lookup);
     return err;
 }
 
@@ -150,6 +195,7 @@ fws_err ix_add(ledger_index *ix, uint64_t index, const uint8_t digest[FWS_SHA256
     bind_text(ix->insert, 4, info ? info->device : NULL);
     bind_text(ix->insert, 5, info ? info->product : NULL);
     bind_text(ix->insert, 6, info ? info->version : NULL);
+    sqlite3_bind_int64(ix->insert, 7, digest_key(digest));
     if (sqlite3_step(ix->insert) != SQLITE_DONE)
         err = db_err(ix, "insert", eb);
     sqlite3_reset(ix->insert);

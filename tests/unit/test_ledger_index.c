@@ -173,7 +173,7 @@ static void test_rebuilt_when_lost(void **state)
 static void test_trimmed_when_ahead(void **state)
 {
     fixture *f = *state;
-    sql(f, "INSERT INTO entries(idx, digest, type, device) VALUES(44, x'00', 3, 'ghost');"
+    sql(f, "INSERT INTO entries(idx, h, digest, type, device) VALUES(44, 0, x'00', 3, 'ghost');"
            "UPDATE meta SET value = 45 WHERE key = 'size';");
     uint64_t out[4];
     assert_int_equal(search(f, 0, "ghost", NULL, NULL, out, 4), 1);
