@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,7 +33,7 @@
 
 typedef struct opts {
     const char *host, *servername, *path, *cert, *key, *cacert;
-    int port, connections, threads, requests, hold;
+    int port, connections, threads, requests, hold, resume;
     double duration;
 } opts;
 
@@ -64,8 +65,9 @@ struct worker {
     pthread_t thread;
 };
 
-static atomic_int g_open, g_max_open, g_unfinished;
+static atomic_int g_open, g_max_open, g_unfinished, g_resumed;
 static uint64_t g_deadline_us;
+static SSL_SESSION *g_session; /* --resume: every connection resumes this session */
 static char g_request[1024];
 static size_t g_request_len;
 
@@ -197,6 +199,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
         c->connected = 1;
+        if (SSL_session_reused(bufferevent_openssl_get_ssl(bev)))
+            atomic_fetch_add(&g_resumed, 1);
         int open = atomic_fetch_add(&g_open, 1) + 1;
         int max = atomic_load(&g_max_open);
         while (open > max && !atomic_compare_exchange_weak(&g_max_open, &max, open))
@@ -222,6 +226,8 @@ static int conn_start(worker *w, conn *c, const struct sockaddr_in *sa)
         return -1;
     SSL_set_tlsext_host_name(ssl, w->o->servername);
     SSL_set1_host(ssl, w->o->servername);
+    if (g_session != NULL)
+        SSL_set_session(ssl, g_session);
     c->w = w;
     c->bev = bufferevent_openssl_socket_new(w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                             BEV_OPT_CLOSE_ON_FREE);
@@ -292,6 +298,48 @@ static SSL_CTX *client_ctx(const opts *o)
     return ctx;
 }
 
+/* --resume: one blocking connection and request first; its session (with the client
+ * certificate the server verified) is then resumed by every connection. */
+static SSL_SESSION *prime_session(const opts *o, SSL_CTX *ctx)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
+    inet_pton(AF_INET, o->host, &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    SSL *ssl = SSL_new(ctx);
+    SSL_SESSION *sess = NULL;
+    char buf[4096];
+    if (fd < 0 || ssl == NULL || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        goto out;
+    SSL_set_fd(ssl, fd);
+    SSL_set_tlsext_host_name(ssl, o->servername);
+    SSL_set1_host(ssl, o->servername);
+    if (SSL_connect(ssl) != 1 || SSL_write(ssl, g_request, (int)g_request_len) <= 0)
+        goto out;
+    /* Read until the head has arrived: the session tickets come before it. */
+    size_t got = 0;
+    while (got < sizeof(buf) - 1) {
+        int n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - 1 - got));
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        buf[got] = '\0';
+        if (strstr(buf, "\r\n\r\n") != NULL)
+            break;
+    }
+    sess = SSL_get1_session(ssl);
+    if (sess != NULL && !SSL_SESSION_is_resumable(sess)) {
+        SSL_SESSION_free(sess);
+        sess = NULL;
+    }
+    SSL_shutdown(ssl); /* without a clean shutdown the session is marked not resumable */
+out:
+    if (ssl != NULL)
+        SSL_free(ssl);
+    if (fd >= 0)
+        close(fd);
+    return sess;
+}
+
 static double percentile(const uint32_t *hist, uint64_t total, double q)
 {
     if (total == 0)
@@ -307,10 +355,10 @@ static double percentile(const uint32_t *hist, uint64_t total, double q)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: fwseal-pollgen --port P --cacert CA [--cert C --key K] [--host 127.0.0.1]\n"
-            "         [--servername localhost] [--path /repo/metadata/timestamp.json]\n"
-            "         [--connections 64] [--threads 1] (--duration S | --requests N) [--hold]\n");
+    fprintf(f, "usage: fwseal-pollgen --port P --cacert CA [--cert C --key K] [--host 127.0.0.1]\n"
+               "         [--servername localhost] [--path /repo/metadata/timestamp.json]\n"
+               "         [--connections 64] [--threads 1] (--duration S | --requests N) [--hold]\n"
+               "         [--resume]\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -328,6 +376,7 @@ static int parse(int argc, char **argv, opts *o)
         {"duration", required_argument, NULL, 'd'},
         {"requests", required_argument, NULL, 'r'},
         {"hold", no_argument, NULL, 'h'},
+        {"resume", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, '?'},
         {NULL, 0, NULL, 0},
     };
@@ -370,6 +419,9 @@ static int parse(int argc, char **argv, opts *o)
         case 'h':
             o->hold = 1;
             break;
+        case 'R':
+            o->resume = 1;
+            break;
         default:
             usage(stderr);
             return -1;
@@ -399,6 +451,10 @@ int main(int argc, char **argv)
     SSL_CTX *ctx = client_ctx(&o);
     if (ctx == NULL)
         return 2;
+    if (o.resume && (g_session = prime_session(&o, ctx)) == NULL) {
+        fprintf(stderr, "pollgen: --resume: no resumable session from the server\n");
+        return 2;
+    }
     worker ws[MAX_THREADS];
     memset(ws, 0, sizeof(ws));
     atomic_store(&g_unfinished, o.connections);
@@ -437,12 +493,13 @@ int main(int argc, char **argv)
     double secs = (double)(now_us() - start) / 1e6;
     printf("{\"requests\": %llu, \"errors\": %llu, \"seconds\": %.3f, \"rps\": %.1f, "
            "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, \"max_open\": %d, "
-           "\"connections\": %d}\n",
+           "\"connections\": %d, \"resumed\": %d}\n",
            (unsigned long long)requests, (unsigned long long)errors, secs,
            secs > 0 ? (double)requests / secs : 0, percentile(hist, requests - overflow, 0.50),
            percentile(hist, requests - overflow, 0.99), max_ms, atomic_load(&g_max_open),
-           o.connections);
+           o.connections, atomic_load(&g_resumed));
     free(hist);
+    SSL_SESSION_free(g_session);
     SSL_CTX_free(ctx);
     return errors == 0 ? 0 : 1;
 }
