@@ -32,7 +32,7 @@ static fws_err take(att_rd *r, const char *field, size_t n, const uint8_t **at)
 
 fws_err att_u8(att_rd *r, const char *field, uint8_t *v)
 {
-    const uint8_t *b;
+    const uint8_t *b = NULL;
     fws_err err = take(r, field, 1, &b);
     if (err == FWS_OK)
         *v = b[0];
@@ -41,7 +41,7 @@ fws_err att_u8(att_rd *r, const char *field, uint8_t *v)
 
 fws_err att_u16(att_rd *r, const char *field, uint16_t *v)
 {
-    const uint8_t *b;
+    const uint8_t *b = NULL;
     fws_err err = take(r, field, 2, &b);
     if (err == FWS_OK)
         *v = (uint16_t)((unsigned)b[0] << 8 | b[1]);
@@ -50,7 +50,7 @@ fws_err att_u16(att_rd *r, const char *field, uint16_t *v)
 
 fws_err att_u32(att_rd *r, const char *field, uint32_t *v)
 {
-    const uint8_t *b;
+    const uint8_t *b = NULL;
     fws_err err = take(r, field, 4, &b);
     if (err == FWS_OK)
         *v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
@@ -71,7 +71,7 @@ fws_err att_u64(att_rd *r, const char *field, uint64_t *v)
 fws_err att_tpm2b(att_rd *r, const char *field, uint8_t *out, size_t cap, size_t *n)
 {
     uint16_t size = 0;
-    const uint8_t *b;
+    const uint8_t *b = NULL;
     fws_err err = att_u16(r, field, &size);
     if (err != FWS_OK)
         return err;
