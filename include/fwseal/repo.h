@@ -56,8 +56,9 @@ fws_err fws_repo_kind_parse(const char *name, fws_tuf_kind *out) FWS_MUST_CHECK;
 fws_err fws_repo_duration_parse(const char *text, int64_t *seconds) FWS_MUST_CHECK;
 
 /* The one place a key reference becomes a signer: a file path (relative ones are taken from
- * base_dir) holding an encrypted PKCS#8 key, opened with pp; or a "pkcs11:" URI, which
- * returns FWS_ERR_UNSUPPORTED until a token signer is built in. */
+ * base_dir) holding an encrypted PKCS#8 key, opened with pp; or an RFC 7512 "pkcs11:" URI,
+ * opened in its token (include/fwseal/pkcs11.h: module and PIN from the URI or the
+ * environment). */
 fws_err fws_repo_signer_open(const char *ref, const char *base_dir, const fws_passphrase *pp,
                              fws_signer *out, fws_errbuf *eb) FWS_MUST_CHECK;
 
@@ -200,6 +201,8 @@ fws_err fws_release_revoke(fws_deploy *d, const fws_revoke_req *req, const fws_r
 
 typedef struct fws_rotate_req {
     fws_tuf_kind role;
+    /* Existing keys (paths or PKCS#11 URIs) to give the role instead of new ones. */
+    fws_repo_keyrefs use;
     unsigned n_keys;     /* 0: as many as the role has now */
     unsigned threshold;  /* 0: the role's current threshold (at most n_keys) */
     const char *key_dir; /* where new private keys go; NULL: DIR/keys (root: where they were) */

@@ -9,15 +9,17 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: fwseal key rotate --dir DEPLOY ROLE [--keys N] [--threshold K]\n"
-            "                         [--key-dir DIR] [--key REF]... [--passphrase-file F]\n"
-            "                         [--json]\n"
+            "                         [--key-dir DIR] [--use REF]... [--key REF]...\n"
+            "                         [--passphrase-file F] [--json]\n"
             "\n"
             "Replaces the keys of ROLE (root, targets, snapshot or timestamp) with N new ones\n"
             "(default: as many as it has), K of them needed (default: as now). Root N+1 is\n"
             "written, signed by the threshold of the current root keys and, for root, of the\n"
             "new ones; the roles the new keys sign are re-signed and timestamp.json is\n"
             "replaced last. Root keys kept offline are named with --key (path or URI); new root\n"
-            "keys go to --key-dir (default: beside the current ones). The old keys stay in\n"
+            "keys go to --key-dir (default: beside the current ones). --use gives the role\n"
+            "existing keys instead of new ones, e.g. keys in a PKCS#11 token\n"
+            "(pkcs11:token=...;object=...). The old keys stay in\n"
             "fwseal.json as retired. If publishing fails after the new keys were recorded,\n"
             "running the same command again finishes the rotation with those keys.\n");
 }
@@ -25,7 +27,7 @@ static void usage(FILE *f)
 typedef struct rotate_cli {
     const char *dir, *passfile;
     fws_rotate_req r;
-    cli_repo_refs keys;
+    cli_repo_refs keys, use;
     int json;
 } rotate_cli;
 
@@ -48,6 +50,7 @@ static int parse(int argc, char **argv, rotate_cli *c)
         {"threshold", required_argument, NULL, 't'},
         {"key-dir", required_argument, NULL, 'D'},
         {"key", required_argument, NULL, 'k'},
+        {"use", required_argument, NULL, 'u'},
         {"passphrase-file", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -69,6 +72,10 @@ static int parse(int argc, char **argv, rotate_cli *c)
             rc = cli_repo_add_ref(&c->keys, optarg) == 0
                      ? CLI_OK
                      : cli_usage_error("key rotate", "too many --key options");
+        else if (opt == 'u')
+            rc = cli_repo_add_ref(&c->use, optarg) == 0
+                     ? CLI_OK
+                     : cli_usage_error("key rotate", "too many --use options");
         else if (opt == 'p')
             c->passfile = optarg;
         else if (opt == 'j')
@@ -91,8 +98,12 @@ static int parse(int argc, char **argv, rotate_cli *c)
     if (c->r.n_keys && c->r.threshold > c->r.n_keys)
         return cli_usage_error("key rotate", "--threshold %u is more than the %u keys",
                                c->r.threshold, c->r.n_keys);
+    if (c->use.n > 0 && c->r.n_keys)
+        return cli_usage_error("key rotate", "--keys and --use do not go together");
     c->r.extra_keys.refs = c->keys.refs;
     c->r.extra_keys.n = c->keys.n;
+    c->r.use.refs = c->use.refs;
+    c->r.use.n = c->use.n;
     return CLI_OK;
 }
 

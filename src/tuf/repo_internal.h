@@ -90,6 +90,10 @@ typedef struct repo_keyring {
 void repo_keyring_init(repo_keyring *kr, fws_deploy *d, const fws_passphrase *pp,
                        const fws_repo_keyrefs *extra);
 void repo_keyring_free(repo_keyring *kr);
+/* Opens a key reference (path or PKCS#11 URI) and adds it under the TUF key ID of the key it
+ * holds, which is returned. */
+fws_err repo_keyring_open(repo_keyring *kr, const char *ref, char keyid[FWS_TUF_KEYID_HEX_LEN],
+                          fws_errbuf *eb) FWS_MUST_CHECK;
 /* Adds a signer the keyring takes ownership of (a key made in this operation). */
 fws_err repo_keyring_adopt(repo_keyring *kr, fws_signer *s, const char *keyid,
                            fws_errbuf *eb) FWS_MUST_CHECK;

@@ -3,10 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fwseal/pkcs11.h"
 #include "fwseal/util.h"
 #include "repo_internal.h"
-
-#define PKCS11_SCHEME "pkcs11:"
 
 fws_err fws_repo_signer_open(const char *ref, const char *base_dir, const fws_passphrase *pp,
                              fws_signer *out, fws_errbuf *eb)
@@ -19,11 +18,8 @@ fws_err fws_repo_signer_open(const char *ref, const char *base_dir, const fws_pa
 
     if (ref == NULL || out == NULL)
         return FWS_ERR_ARG;
-    if (strncmp(ref, PKCS11_SCHEME, strlen(PKCS11_SCHEME)) == 0)
-        return fws_errf(eb, FWS_ERR_UNSUPPORTED,
-                        "%s: PKCS#11 key references need the PKCS#11 signer, which this build "
-                        "does not have",
-                        ref);
+    if (fws_pkcs11_is_uri(ref))
+        return fws_pkcs11_signer(ref, out, eb);
     if ((err = repo_ref_path(base_dir, ref, path, eb)) != FWS_OK)
         return err;
     if ((err = fws_key_file_kind(path, &is_private, eb)) != FWS_OK)
@@ -120,8 +116,8 @@ fws_err repo_keyring_adopt(repo_keyring *kr, fws_signer *s, const char *keyid, f
 }
 
 /* Opens a reference and adds it under the key ID of the key it really holds. */
-static fws_err keyring_open_ref(repo_keyring *kr, const char *ref,
-                                char keyid[FWS_TUF_KEYID_HEX_LEN], fws_errbuf *eb)
+fws_err repo_keyring_open(repo_keyring *kr, const char *ref, char keyid[FWS_TUF_KEYID_HEX_LEN],
+                          fws_errbuf *eb)
 {
     fws_signer s;
     fws_err err = fws_repo_signer_open(ref, kr->d->dir, kr->pp, &s, eb);
@@ -152,7 +148,7 @@ static void keyring_open_extra(repo_keyring *kr)
     kr->extra_opened = 1;
     for (size_t i = 0; i < kr->extra.n; i++) {
         fws_errbuf e = {{0}};
-        fws_err err = keyring_open_ref(kr, kr->extra.refs[i], id, &e);
+        fws_err err = repo_keyring_open(kr, kr->extra.refs[i], id, &e);
         if (err != FWS_OK)
             note_error(kr, err, &e);
     }
@@ -166,7 +162,7 @@ static const fws_signer *keyring_get(repo_keyring *kr, const char *keyid)
     const char *ref = repo_config_find_ref(kr->d, keyid);
     if (s == NULL && ref != NULL) {
         fws_errbuf e = {{0}};
-        fws_err err = keyring_open_ref(kr, ref, id, &e);
+        fws_err err = repo_keyring_open(kr, ref, id, &e);
         if (err != FWS_OK)
             note_error(kr, err, &e);
         else if (strcmp(id, keyid) != 0) {

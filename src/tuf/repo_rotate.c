@@ -68,6 +68,31 @@ static fws_err new_keys(fws_deploy *d, const fws_rotate_req *r, unsigned n, repo
     return FWS_OK;
 }
 
+/* Existing keys named by reference (a token's keys): opened now, so that they are known to
+ * work, and recorded by reference. */
+static fws_err use_keys(const fws_rotate_req *r, repo_keyring *kr, json_t **entries, fws_errbuf *eb)
+{
+    char id[FWS_TUF_KEYID_HEX_LEN];
+    json_t *list = json_array();
+    fws_err err = list == NULL ? FWS_ERR_NOMEM : FWS_OK;
+    for (size_t i = 0; i < r->use.n && err == FWS_OK; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(r->use.refs[i], r->use.refs[j]) == 0)
+                err = fws_errf(eb, FWS_ERR_ARG, "%s is named twice", r->use.refs[i]);
+        }
+        if (err == FWS_OK && (err = repo_keyring_open(kr, r->use.refs[i], id, eb)) == FWS_OK &&
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:s}", "keyid", id, "ref", r->use.refs[i])) != 0)
+            err = fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
+    }
+    if (err != FWS_OK) {
+        json_decref(list);
+        return err;
+    }
+    *entries = list;
+    return FWS_OK;
+}
+
 /* Key objects of the new keys (opened in kr) into root.keys; the role lists them. */
 static fws_err set_root_role(repo_state *st, fws_tuf_kind kind, const json_t *entries,
                              unsigned threshold, repo_keyring *kr, fws_errbuf *eb)
@@ -131,7 +156,9 @@ static fws_err rotate(fws_deploy *d, const fws_rotate_req *r, repo_state *st, re
     json_t *cfg_keys = repo_config_role_keys(d, r->role);
     int pending = !same_keys(cfg_keys, json_object_get(role, "keyids"));
     size_t cur = json_array_size(json_object_get(role, "keyids"));
-    unsigned n = r->n_keys ? r->n_keys : (unsigned)(pending ? json_array_size(cfg_keys) : cur);
+    unsigned n = r->use.n    ? (unsigned)r->use.n
+                 : r->n_keys ? r->n_keys
+                             : (unsigned)(pending ? json_array_size(cfg_keys) : cur);
     unsigned k = r->threshold ? r->threshold
                               : (unsigned)json_integer_value(json_object_get(role, "threshold"));
     fws_err err;
@@ -143,10 +170,14 @@ static fws_err rotate(fws_deploy *d, const fws_rotate_req *r, repo_state *st, re
     st->old_root = json_deep_copy(root_role(st, FWS_TUF_ROOT));
     if (st->old_root == NULL)
         return fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
-    if (pending && !r->n_keys) /* finish a rotation whose keys were already recorded */
+    if (r->use.n > 0) {
+        if ((err = use_keys(r, kr, &entries, eb)) != FWS_OK)
+            return err;
+    } else if (pending && !r->n_keys) { /* finish a rotation whose keys were recorded */
         entries = json_deep_copy(cfg_keys);
-    else if ((err = new_keys(d, r, n, kr, &entries, undo, eb)) != FWS_OK)
+    } else if ((err = new_keys(d, r, n, kr, &entries, undo, eb)) != FWS_OK) {
         return err;
+    }
     if (entries == NULL)
         return fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
     err = set_root_role(st, r->role, entries, k, kr, eb);
