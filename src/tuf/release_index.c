@@ -16,7 +16,10 @@ fws_err repo_index_load(fws_deploy *d, json_t **out, fws_errbuf *eb)
     fws_err err = fws_file_read(d->index_path, REPO_INDEX_MAX, &data, &len, eb);
     if (err != FWS_OK)
         return err;
-    err = fws_json_parse(data, len, FWS_JSON_NO_FLOATS, NULL, &idx, &e);
+    fws_json_limits lim = fws_json_default_limits;
+    lim.max_bytes = REPO_INDEX_MAX;
+    lim.max_members = (size_t)1 << 22;
+    err = fws_json_parse(data, len, FWS_JSON_NO_FLOATS, &lim, &idx, &e);
     free(data);
     if (err == FWS_OK && ((err = fws_json_get_string(idx, "format", &format, &e)) != FWS_OK ||
                           (err = fws_json_get_array(idx, "releases", &releases, &e)) != FWS_OK))

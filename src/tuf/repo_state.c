@@ -40,7 +40,10 @@ static fws_err read_doc(fws_deploy *d, const char *file, const char *type, int64
         return err;
     if ((err = fws_file_read(path, FWS_REPO_MAX_METADATA, &data, &len, eb)) != FWS_OK)
         return err;
-    err = fws_json_parse(data, len, FWS_JSON_NO_FLOATS, NULL, &md, &e);
+    fws_json_limits lim = fws_json_default_limits;
+    lim.max_bytes = FWS_REPO_MAX_METADATA;
+    lim.max_members = (size_t)1 << 22;
+    err = fws_json_parse(data, len, FWS_JSON_NO_FLOATS, &lim, &md, &e);
     if (err == FWS_OK && ((err = fws_json_get_object(md, "signed", &sig, &e)) != FWS_OK ||
                           (err = fws_json_get_string(sig, "_type", &t, &e)) != FWS_OK ||
                           (err = fws_json_get_int(sig, "version", &version, &e)) != FWS_OK))
@@ -178,12 +181,7 @@ void repo_state_free(repo_state *st)
 
 fws_err repo_bin_name(const repo_state *st, size_t i, char *out, size_t cap)
 {
-    int width = 0;
-    for (size_t n = st->n_bins - 1; n > 0; n >>= 4)
-        width++;
-    width += width == 0;
-    int w = snprintf(out, cap, "%s-%0*zx", st->prefix, width, i);
-    return w < 0 || (size_t)w >= cap ? FWS_ERR_TOO_BIG : FWS_OK;
+    return fws_tuf_bin_name(st->prefix, st->bit_length, (uint32_t)i, out, cap);
 }
 
 fws_err repo_bin_load(fws_deploy *d, repo_state *st, size_t i, fws_errbuf *eb)

@@ -7,10 +7,7 @@
 
 static size_t bin_of(const repo_state *st, const char *name)
 {
-    uint8_t h[FWS_SHA256_LEN];
-    fws_sha256(name, strlen(name), h);
-    uint32_t first = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
-    return (size_t)(first >> (32 - st->bit_length));
+    return (size_t)fws_tuf_bin_index(st->bit_length, name);
 }
 
 /* The "targets" object that lists (or would list) name, and the role it belongs to. */
