@@ -21,14 +21,12 @@ fws_err fws_audit_run(const fws_audit_opts *o, fws_audit_report **out, fws_errbu
     fws_err err = FWS_OK;
     if (o == NULL || o->deploy == NULL || out == NULL)
         return fws_errf(eb, FWS_ERR_ARG, "audit: missing argument");
-    fws_audit_report *r = calloc(1, sizeof(*r));
+    fws_audit_report *r = NULL;
     au_ctx *c = calloc(1, sizeof(*c));
-    if (r == NULL || c == NULL) {
-        free(r);
+    if (c == NULL || au_report_new(&r) != FWS_OK) {
         free(c);
         return FWS_ERR_NOMEM;
     }
-    pthread_mutex_init(&r->lock, NULL);
     snprintf(r->deploy, sizeof(r->deploy), "%s", o->deploy);
     r->now = o->now;
     r->expiry_days = o->expiry_days ? o->expiry_days : 30;

@@ -54,6 +54,7 @@ struct fws_audit_report {
  * counted. */
 void au_flag(fws_audit_report *r, fws_audit_level level, const char *check, const char *subject,
              const char *fmt, ...) FWS_PRINTF(5, 6);
+fws_err au_report_new(fws_audit_report **out);
 void au_phase_done(fws_audit_report *r, const char *name, double seconds);
 double au_clock(void);
 

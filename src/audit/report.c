@@ -78,6 +78,17 @@ void au_flag(fws_audit_report *r, fws_audit_level level, const char *check, cons
     pthread_mutex_unlock(&r->lock);
 }
 
+fws_err au_report_new(fws_audit_report **out)
+{
+    fws_audit_report *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return FWS_ERR_NOMEM;
+    pthread_mutex_init(&r->lock, NULL);
+    r->expiry_days = 30;
+    *out = r;
+    return FWS_OK;
+}
+
 void fws_audit_report_free(fws_audit_report *r)
 {
     if (r == NULL)

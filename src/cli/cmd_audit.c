@@ -1,0 +1,216 @@
+/* fwseal audit: check a deployment (exit 1 on red flags), and audit bundles (export, verify). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+#include "fwseal/audit.h"
+#include "fwseal/json.h"
+#include "fwseal/util.h"
+
+#define MAX_WITNESSES 16
+
+static void usage(void)
+{
+    printf("usage: fwseal audit --dir DEPLOY [--store STORE] [--vkey VKEY] [--witness VKEY]...\n"
+           "                    [--threshold K] [--state DIR] [--expiry-days N]\n"
+           "                    [--attest-days N] [--baseline FILE] [--advisories FILE]\n"
+           "                    [--threads N] [--now SECONDS] [--json] [--html REPORT.html]\n"
+           "       fwseal audit export --dir DEPLOY --out BUNDLE.tar [--force]\n"
+           "       fwseal audit verify BUNDLE.tar --vkey VKEY [--witness VKEY]...\n"
+           "                    [--threshold K] [--root ROOT.json] [--json]\n"
+           "Recomputes the ledger from its tiles and checks its checkpoint and cosignatures,\n"
+           "every release against its record, SBOM and provenance, the CA chains, CRLs and\n"
+           "certificates, every device's firmware against the release records and every\n"
+           "report's device signature. Exit status 1 when red flags were found.\n");
+}
+
+typedef struct audit_args {
+    fws_audit_opts o;
+    fws_note_vkey vkey, witnesses[MAX_WITNESSES];
+    const char *html;
+    int json;
+} audit_args;
+
+static int parse_uint(const char *what, const char *text, unsigned max, unsigned *out)
+{
+    char *end = NULL;
+    unsigned long v = strtoul(text, &end, 10);
+    if (end == text || *end != '\0' || v > max)
+        return cli_usage_error("audit", "%s: a number from 0 to %u", what, max);
+    *out = (unsigned)v;
+    return CLI_OK;
+}
+
+static int parse_args(int argc, char **argv, audit_args *a)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"store", required_argument, NULL, 's'},
+        {"vkey", required_argument, NULL, 'k'},
+        {"witness", required_argument, NULL, 'w'},
+        {"threshold", required_argument, NULL, 't'},
+        {"state", required_argument, NULL, 'S'},
+        {"expiry-days", required_argument, NULL, 'e'},
+        {"attest-days", required_argument, NULL, 'a'},
+        {"baseline", required_argument, NULL, 'b'},
+        {"advisories", required_argument, NULL, 'A'},
+        {"threads", required_argument, NULL, 'T'},
+        {"now", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"html", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    fws_errbuf eb = {{0}};
+    unsigned u = 0;
+    int c, rc = CLI_OK;
+    optind = 0;
+    while (rc == CLI_OK && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            a->o.deploy = optarg;
+            break;
+        case 's':
+            a->o.store = optarg;
+            break;
+        case 'k':
+            if (cli_log_load_vkey(optarg, &a->vkey, &eb) != FWS_OK)
+                return cli_report("audit", FWS_ERR_ARG, &eb);
+            a->o.log_key = &a->vkey;
+            break;
+        case 'w':
+            if (a->o.n_witnesses == MAX_WITNESSES)
+                return cli_usage_error("audit", "at most %d witnesses", MAX_WITNESSES);
+            if (cli_log_load_vkey(optarg, &a->witnesses[a->o.n_witnesses], &eb) != FWS_OK)
+                return cli_report("audit", FWS_ERR_ARG, &eb);
+            a->o.n_witnesses++;
+            a->o.witnesses = a->witnesses;
+            break;
+        case 't':
+            rc = parse_uint("--threshold", optarg, MAX_WITNESSES, &u);
+            a->o.witness_threshold = u;
+            break;
+        case 'S':
+            a->o.state_dir = optarg;
+            break;
+        case 'e':
+            rc = parse_uint("--expiry-days", optarg, 36500, &a->o.expiry_days);
+            break;
+        case 'a':
+            rc = parse_uint("--attest-days", optarg, 36500, &a->o.attest_days);
+            break;
+        case 'b':
+            a->o.baseline = optarg;
+            break;
+        case 'A':
+            a->o.advisories = optarg;
+            break;
+        case 'T':
+            rc = parse_uint("--threads", optarg, 64, &a->o.threads);
+            break;
+        case 'n':
+            a->o.now = strtoll(optarg, NULL, 10);
+            break;
+        case 'j':
+            a->json = 1;
+            break;
+        case 'H':
+            a->html = optarg;
+            break;
+        case 'h':
+            usage();
+            return -1;
+        default:
+            return CLI_ERROR;
+        }
+    }
+    if (rc != CLI_OK)
+        return rc;
+    if (optind != argc)
+        return cli_usage_error("audit", "unexpected argument \"%s\"", argv[optind]);
+    if (a->o.deploy == NULL)
+        return cli_usage_error("audit", "--dir DEPLOY is required");
+    if (a->o.witness_threshold > a->o.n_witnesses)
+        return cli_usage_error("audit", "--threshold is above the number of witnesses");
+    if (a->o.now == 0)
+        a->o.now = (int64_t)time(NULL);
+    return CLI_OK;
+}
+
+static void progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    (void)ctx;
+    unsigned pct = total ? (unsigned)(done * 100 / total) : 0, fill = pct / 4;
+    char bar[26];
+    for (unsigned i = 0; i < 25; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[25] = '\0';
+    fprintf(stderr, "\r%-9s [%s] %3u%% %llu/%llu ", phase, bar, pct, (unsigned long long)done,
+            (unsigned long long)total);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+static int write_html(const fws_audit_report *r, const char *path)
+{
+    char *html = NULL;
+    size_t len = 0;
+    fws_errbuf eb = {{0}};
+    fws_err err = fws_audit_report_html(r, &html, &len);
+    if (err == FWS_OK)
+        err = fws_file_write_atomic(path, html, len, 0644, 1, &eb);
+    free(html);
+    return err == FWS_OK ? CLI_OK : cli_report("audit --html", err, &eb);
+}
+
+static int print_report(const fws_audit_report *r, int json)
+{
+    if (json) {
+        json_t *o = NULL;
+        if (fws_audit_report_json(r, &o) != FWS_OK)
+            return cli_report("audit", FWS_ERR_NOMEM, NULL);
+        return cli_print_json(o);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (fws_audit_report_text(r, 5, &text, &len) != FWS_OK)
+        return cli_report("audit", FWS_ERR_NOMEM, NULL);
+    fwrite(text, 1, len, stdout);
+    free(text);
+    return CLI_OK;
+}
+
+int cmd_audit_export(int argc, char **argv);
+int cmd_audit_verify(int argc, char **argv);
+
+int cmd_audit(int argc, char **argv)
+{
+    audit_args a;
+    fws_audit_report *r = NULL;
+    fws_errbuf eb = {{0}};
+    if (argc >= 2 && strcmp(argv[1], "export") == 0)
+        return cmd_audit_export(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return cmd_audit_verify(argc - 1, argv + 1);
+    memset(&a, 0, sizeof(a));
+    int rc = parse_args(argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    if (!a.json && isatty(STDERR_FILENO))
+        a.o.progress = progress;
+    fws_err err = fws_audit_run(&a.o, &r, &eb);
+    if (err != FWS_OK)
+        return cli_report("audit", err, &eb);
+    rc = a.html != NULL ? write_html(r, a.html) : CLI_OK;
+    if (rc == CLI_OK)
+        rc = print_report(r, a.json);
+    if (rc == CLI_OK && fws_audit_report_count(r, FWS_AUDIT_RED) > 0) {
+        fprintf(stderr, "fwseal audit: %llu red flags\n",
+                (unsigned long long)fws_audit_report_count(r, FWS_AUDIT_RED));
+        rc = CLI_FAILED;
+    }
+    fws_audit_report_free(r);
+    return rc;
+}
