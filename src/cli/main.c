@@ -20,6 +20,8 @@ static const cli_cmd commands[] = {
     {"attest", "TPM 2.0 remote attestation: AK, measured boot, quotes, verification", cmd_attest},
     {"serve", "the HTTPS server: repository, ledger, EST, operator API, metrics", cmd_serve},
     {"token", "operator tokens for the server's API: create, list, revoke", cmd_token},
+    {"audit", "audit a deployment; export and verify audit bundles", cmd_audit},
+    {"rollout", "staged rollouts: create, list, show, pause, resume, cancel", cmd_rollout},
     {NULL, NULL, NULL},
 };
 
