@@ -43,6 +43,7 @@ int cmd_est(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif
 
