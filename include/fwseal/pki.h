@@ -225,12 +225,14 @@ typedef struct fws_pki_bundle_report {
     int root_json;   /* DEPLOY/repo/metadata/root.json (TUF root) */
     int ledger_vkey; /* the ledger's verifier key */
     int server_pin;  /* the update server's pinned public key */
+    int assignment;  /* the key that signs the server's assignments (assignment.pub) */
     int device_key;  /* device.key was written */
 } fws_pki_bundle_report;
 
 /* Writes the device bundle into dir (created): device.crt, chain.pem (intermediate then root),
  * device.key when dev_key is given (a development device whose key was made into a file;
- * encrypted with pp), and the trust anchors that exist: root.json, ledger.vkey, server.pin.
+ * encrypted with pp), and the trust anchors that exist: root.json, ledger.vkey, server.pin,
+ * assignment.pub.
  * With durable = 0 the files are not fsynced (a batch calls fws_pki_sync_dir once at the end). */
 fws_err fws_pki_write_bundle(fws_pki *p, fws_pki_env env, const fws_pki_issued *iss,
                              const fws_key *dev_key, const fws_passphrase *pp, const char *dir,

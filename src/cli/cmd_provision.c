@@ -207,21 +207,22 @@ static void print_bundle(const prov_opts *o, const fws_pki_issued *iss,
            o->r.serial ? o->r.serial : "", iss->cert_serial, iss->cert_sha256, dir);
     if (iss->in_ledger)
         printf("  ledger       index %llu\n", (unsigned long long)iss->ledger_index);
-    if (!rep->root_json || !rep->ledger_vkey || !rep->server_pin)
-        printf("  missing trust anchors:%s%s%s\n", rep->root_json ? "" : " root.json",
-               rep->ledger_vkey ? "" : " ledger.vkey", rep->server_pin ? "" : " server.pin");
+    if (!rep->root_json || !rep->ledger_vkey || !rep->server_pin || !rep->assignment)
+        printf("  missing trust anchors:%s%s%s%s\n", rep->root_json ? "" : " root.json",
+               rep->ledger_vkey ? "" : " ledger.vkey", rep->server_pin ? "" : " server.pin",
+               rep->assignment ? "" : " assignment.pub");
 }
 
 static json_t *issued_json(const fws_pki_provision_req *r, const fws_pki_issued *iss,
                            const fws_pki_bundle_report *rep, const char *dir)
 {
-    json_t *j =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:{s:b, s:b, s:b, s:b}}", "device",
-                  iss->device_id, "serial", r->serial, "model", r->model, "certificate_serial",
-                  iss->cert_serial, "certificate_sha256", iss->cert_sha256, "not_after",
-                  (json_int_t)iss->not_after, "reprovision", iss->reprovisioned, "bundle", dir,
-                  "anchors", "root.json", rep->root_json, "ledger.vkey", rep->ledger_vkey,
-                  "server.pin", rep->server_pin, "device.key", rep->device_key);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:{s:b, s:b, s:b, s:b, s:b}}",
+                          "device", iss->device_id, "serial", r->serial, "model", r->model,
+                          "certificate_serial", iss->cert_serial, "certificate_sha256",
+                          iss->cert_sha256, "not_after", (json_int_t)iss->not_after, "reprovision",
+                          iss->reprovisioned, "bundle", dir, "anchors", "root.json", rep->root_json,
+                          "ledger.vkey", rep->ledger_vkey, "server.pin", rep->server_pin,
+                          "assignment.pub", rep->assignment, "device.key", rep->device_key);
     if (j != NULL && iss->in_ledger)
         json_object_set_new(j, "ledger_index", json_integer((json_int_t)iss->ledger_index));
     return j;

@@ -151,6 +151,10 @@ static fws_err load_anchors(fws_pki *p, fws_errbuf *eb)
         snprintf(path, sizeof(path), "%s/server/pin", p->deploy);
         err = read_anchor(path, &a->pin, &a->pin_len, eb);
     }
+    if (err == FWS_OK) {
+        snprintf(path, sizeof(path), "%s/keys/assignment.pub", p->deploy);
+        err = read_anchor(path, &a->assignment, &a->assignment_len, eb);
+    }
     a->loaded = err == FWS_OK;
     return err;
 }
@@ -160,6 +164,7 @@ void pki_anchors_free(pki_anchors *a)
     free(a->root_json);
     free(a->vkey);
     free(a->pin);
+    free(a->assignment);
     memset(a, 0, sizeof(*a));
 }
 
@@ -168,6 +173,7 @@ static void put_anchors_report(const pki_anchors *a, fws_pki_bundle_report *rep)
     rep->root_json = a->root_json != NULL;
     rep->ledger_vkey = a->vkey != NULL;
     rep->server_pin = a->pin != NULL;
+    rep->assignment = a->assignment != NULL;
 }
 
 static fws_err put_anchors(const pki_anchors *a, const char *dir, put_mode how,
@@ -180,6 +186,8 @@ static fws_err put_anchors(const pki_anchors *a, const char *dir, put_mode how,
         err = put_file(dir, "ledger.vkey", a->vkey, a->vkey_len, 0644, how, eb);
     if (err == FWS_OK && a->pin != NULL)
         err = put_file(dir, "server.pin", a->pin, a->pin_len, 0644, how, eb);
+    if (err == FWS_OK && a->assignment != NULL)
+        err = put_file(dir, "assignment.pub", a->assignment, a->assignment_len, 0644, how, eb);
     put_anchors_report(a, rep);
     return err;
 }
@@ -203,7 +211,8 @@ static fws_err put_common(fws_pki *p, fws_pki_env env, const char *dir, put_mode
 static fws_err link_common(fws_pki *p, fws_pki_env env, const char *bundle_parent, const char *dir,
                            fws_pki_bundle_report *r, fws_errbuf *eb)
 {
-    static const char *const names[] = {"chain.pem", "root.json", "ledger.vkey", "server.pin"};
+    static const char *const names[] = {"chain.pem", "root.json", "ledger.vkey", "server.pin",
+                                        "assignment.pub"};
     char shared[PATH_MAX + 64], from[PATH_MAX + 96], to[PATH_MAX + 96];
     pki_anchors *a = &p->anchors;
     if (snprintf(shared, sizeof(shared), "%s/.fwseal-shared/%s", bundle_parent,

@@ -32,8 +32,8 @@ typedef struct pki_env_ca {
 /* Trust anchors copied into every bundle, read once per handle (bundle.c). */
 typedef struct pki_anchors {
     int loaded;
-    uint8_t *root_json, *vkey, *pin;
-    size_t root_json_len, vkey_len, pin_len;
+    uint8_t *root_json, *vkey, *pin, *assignment;
+    size_t root_json_len, vkey_len, pin_len, assignment_len;
     /* Batches: files identical in every bundle are written once here and hard-linked. */
     char shared[PATH_MAX];
     int shared_env[PKI_ENV_COUNT];

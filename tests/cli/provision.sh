@@ -72,6 +72,8 @@ end=$(date -d "$(openssl x509 -in b1/device.crt -noout -enddate | cut -d= -f2)" 
 mkdir -p "$D/repo/metadata" "$D/server"
 echo '{"signed":{"_type":"root"},"signatures":[]}' >"$D/repo/metadata/root.json"
 echo "sha256/AAAA" >"$D/server/pin"
+mkdir -p "$D/keys"
+openssl pkey -in d1.key -pubout -out "$D/keys/assignment.pub"
 
 # ---- bad input ----
 expect_exit 2 "$FWSEAL" provision --dir "$D" --env prod --serial SN-0001 --model hub-v2 --batch LOT7 --csr d1.csr --out bx
@@ -117,7 +119,8 @@ json_get stdout 'd.refusals.map(r=>r.reason).join("\n")' | grep -q "does not ver
 expect_exit 0 "$FWSEAL" provision --dir "$D" --env dev --serial DEV-1 --model sensor-1 --batch L0 --out bdev --json
 [ "$(json_get stdout 'd.anchors["device.key"]')" = true ] || fail "dev device.key"
 grep -q "ENCRYPTED PRIVATE KEY" bdev/device.key || fail "device.key not encrypted"
-[ -s bdev/root.json ] && [ -s bdev/server.pin ] || fail "anchors not copied"
+[ -s bdev/root.json ] && [ -s bdev/server.pin ] && [ -s bdev/assignment.pub ] || fail "anchors not copied"
+cmp -s bdev/assignment.pub "$D/keys/assignment.pub" || fail "assignment.pub differs"
 [ "$(openssl x509 -in bdev/device.crt -noout -pubkey)" = \
   "$(openssl pkey -in bdev/device.key -passin env:FWSEAL_PASSPHRASE -pubout)" ] || fail "dev key"
 
