@@ -43,6 +43,9 @@ int cmd_est(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
+int cmd_device_quarantine(int argc, char **argv);
+int cmd_device_release(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
 #endif

@@ -1,11 +1,13 @@
 /* Endpoint modules built on the routing API (server.h, "Modules"): each registration function
  * below adds its routes, tasks, metrics and hooks. One line per module. */
 #include <stddef.h>
+#include "fwseal/fleet.h"
 #include "server/internal.h"
 
 typedef fws_err (*srv_register_fn)(fws_server *srv, fws_errbuf *eb);
 
 static const srv_register_fn modules[] = {
+    fws_fleet_register,
     NULL, /* the list ends here */
 };
 
