@@ -2,12 +2,14 @@
  * below adds its routes, tasks, metrics and hooks. One line per module. */
 #include <stddef.h>
 #include "fwseal/fleet.h"
+#include "server/dash.h"
 #include "server/internal.h"
 
 typedef fws_err (*srv_register_fn)(fws_server *srv, fws_errbuf *eb);
 
 static const srv_register_fn modules[] = {
     fws_fleet_register,
+    fws_dash_register,
     NULL, /* the list ends here */
 };
 
