@@ -277,7 +277,8 @@ static fws_err write_json(const char *path, const json_t *j, fws_errbuf *eb)
     return err;
 }
 
-static fws_err write_record(const char *path, const fws_attest_result *res, fws_errbuf *eb)
+static fws_err write_record(const char *path, const fws_attest_result *res, const char *device,
+                            fws_errbuf *eb)
 {
     char when[32], *rec = NULL;
     size_t len = 0;
@@ -286,6 +287,17 @@ static fws_err write_record(const char *path, const fws_attest_result *res, fws_
     gmtime_r(&now, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     fws_err err = fws_attest_quarantine_record(res, when, &rec, &len, eb);
+    if (err == FWS_ERR_STATE && !res->pass && device != NULL) {
+        /* The certificate named nobody: quarantine the device the operator expected. */
+        fws_attest_result *named = malloc(sizeof(*named));
+        if (named == NULL)
+            return FWS_ERR_NOMEM;
+        *named = *res;
+        snprintf(named->device, sizeof(named->device), "%s", device);
+        fws_errbuf_clear(eb);
+        err = fws_attest_quarantine_record(named, when, &rec, &len, eb);
+        free(named);
+    }
     if (err == FWS_OK)
         err = fws_file_write_atomic(path, rec, len, 0644, 1, eb);
     free(rec);
@@ -374,8 +386,8 @@ static int c_verify(int argc, char **argv)
     fws_attest_decide(o.v.policy, res, -1, res->time, &d);
     if ((err = fws_attest_report_json(res, &report)) != FWS_OK ||
         (o.report != NULL && (err = write_json(o.report, report, &eb)) != FWS_OK) ||
-        (o.record != NULL && !res->pass && res->device[0] &&
-         (err = write_record(o.record, res, &eb)) != FWS_OK)) {
+        (o.record != NULL && !res->pass && (res->device[0] || o.v.device != NULL) &&
+         (err = write_record(o.record, res, o.v.device, &eb)) != FWS_OK)) {
         rc = cli_report("attest verify", err, &eb);
         goto out;
     }
@@ -404,6 +416,7 @@ int cmd_attest(int argc, char **argv)
         {"verify", "judge evidence against policy, ledger and the device CA", c_verify},
         {"verify-batch", "judge recorded quotes in parallel, print the rate",
          cmd_attest_verify_batch},
+        {"trust", "a device's trust score with each factor, and the decision", cmd_attest_trust},
         {"nonce", "print a fresh nonce", c_nonce},
         {NULL, NULL, NULL},
     };

@@ -75,5 +75,6 @@ int cmd_attest_measure(int argc, char **argv);
 int cmd_attest_quote(int argc, char **argv);
 int cmd_attest_record(int argc, char **argv);
 int cmd_attest_verify_batch(int argc, char **argv);
+int cmd_attest_trust(int argc, char **argv);
 
 #endif

@@ -106,6 +106,21 @@ expect_exit 0 verify --evidence e1.json --nonce "$nonce"
 grep -q "^pass: device dev-1, assurance tpm" "$TMP/stdout" || fail "text output"
 ok
 
+# ---- the trust score and the decision from the stored report -----------------------------------------
+printf '{"type":"provision","schema":1,"time":"2026-01-01T00:00:00Z","device":"dev-1","serial":"S1","model":"hub-v2","batch":"B1","environment":"prod","certificate":{"sha256":"%s"},"station":"s1"}' \
+  "$(sha ak.crt)" >prov.json
+expect_exit 0 "$FWSEAL" attest trust --report r1.json --policy policy.json --cert valid \
+  --provision-record prov.json --history 3,0,0 --json
+[ "$(json_get "$TMP/stdout" d.score)" = 97 ] || fail "trust score $(cat "$TMP/stdout")"
+[ "$(json_get "$TMP/stdout" d.decision.action)" = allow ] || fail "trust decision"
+[ "$(json_get "$TMP/stdout" 'd.factors.map(f => f.name).join()')" = \
+  attestation,assurance,certificate,provisioning,batch,history ] || fail "factors"
+expect_exit 0 "$FWSEAL" attest trust --report r1.json --policy policy.json --cert revoked \
+  --batch-flagged --now $(( $(date +%s) + 7200 ))
+grep -q "^trust score: 38/100" "$TMP/stdout" || fail "stale, revoked, flagged: $(cat "$TMP/stdout")"
+grep -q "^decision: deny" "$TMP/stdout" || fail "a stale attestation must deny"
+expect_exit 2 "$FWSEAL" attest trust --cert shiny
+
 # ---- a replayed quote -----------------------------------------------------------------------------
 expect_exit 1 verify --evidence e1.json --nonce "$("$FWSEAL" attest nonce)"
 expect_stderr "^fwseal attest verify: attestation failed: the quote's nonce is not the one issued"
