@@ -67,7 +67,10 @@ static fws_err check_history(fws_deploy *d, fws_release_plan *p, fws_errbuf *eb)
                         json_object_get(old, "revoked") ? " and revoked" : "");
     err = repo_target_get(d, &p->st, p->target, &entry, NULL, 0, eb);
     if (err == FWS_OK)
-        return fws_errf(eb, FWS_ERR_EXISTS, "target %s is already published", p->target);
+        return fws_errf(eb, FWS_ERR_EXISTS,
+                        "target %s is already published, but not in releases.json (a release "
+                        "stopped after publishing): release another version",
+                        p->target);
     if (err != FWS_ERR_NOT_FOUND)
         return err;
     uint64_t last = repo_index_max_counter(p->index, r->product, &found);
