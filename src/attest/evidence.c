@@ -208,7 +208,10 @@ static fws_err get_pcr_values(const json_t *o, fws_attest_evidence *e, fws_errbu
     fws_err err = fws_json_get_array(o, "pcrs", &a, eb);
     if (err != FWS_OK)
         return err;
-    for (size_t i = 0; i < json_array_size(a) && i < FWS_ATTEST_PCRS + 1; i++) {
+    if (json_array_size(a) > FWS_ATTEST_PCRS)
+        return fws_errf(eb, FWS_ERR_SCHEMA, "field \"pcrs\" lists more than %d PCRs",
+                        FWS_ATTEST_PCRS);
+    for (size_t i = 0; i < json_array_size(a); i++) {
         const json_t *v = json_array_get(a, i);
         const char *hex = NULL;
         int64_t p = -1;

@@ -101,9 +101,9 @@ typedef struct ledger_rd {
     fws_tlog *t;
     char *cp_buf;
     fws_checkpoint cp;
-    uint8_t *entry; /* FWS_RECORD_MAX + 1 */
-    char revoked[256][FWS_ATTEST_PRODUCT_MAX + FWS_ATTEST_VERSION_MAX + 2];
-    size_t n_revoked;
+    uint8_t *entry;                                                       /* FWS_RECORD_MAX + 1 */
+    char (*revoked)[FWS_ATTEST_PRODUCT_MAX + FWS_ATTEST_VERSION_MAX + 2]; /* "product/version" */
+    size_t n_revoked, cap_revoked;
 } ledger_rd;
 
 static fws_err rd_open(ledger_rd *l, const char *dir, const fws_note_vkey *log_key, fws_errbuf *eb)
@@ -142,6 +142,7 @@ static fws_err rd_open(ledger_rd *l, const char *dir, const fws_note_vkey *log_k
 static void rd_close(ledger_rd *l)
 {
     fws_tlog_close(l->t);
+    free(l->revoked);
     free(l->td);
     free(l->cp_buf);
     free(l->entry);
@@ -210,8 +211,17 @@ static fws_err on_revoke(ledger_rd *l, uint64_t index, json_t *rec, void *ctx, f
     (void)ctx;
     if (subject == NULL || id == NULL || strcmp(subject, "release") != 0)
         return FWS_OK;
-    if (l->n_revoked >= sizeof(l->revoked) / sizeof(l->revoked[0]))
-        return fws_errf(eb, FWS_ERR_TOO_BIG, "ledger %s: too many revoked releases", l->dir);
+    if (l->n_revoked == l->cap_revoked) {
+        size_t cap = l->cap_revoked ? 2 * l->cap_revoked : 64;
+        if (cap > FWS_ATTEST_REFS_MAX)
+            return fws_errf(eb, FWS_ERR_TOO_BIG, "ledger %s: over %d revoked releases", l->dir,
+                            FWS_ATTEST_REFS_MAX);
+        void *more = realloc(l->revoked, cap * sizeof(l->revoked[0]));
+        if (more == NULL)
+            return FWS_ERR_NOMEM;
+        l->revoked = more;
+        l->cap_revoked = cap;
+    }
     snprintf(l->revoked[l->n_revoked++], sizeof(l->revoked[0]), "%s", id);
     return FWS_OK;
 }
