@@ -2,6 +2,7 @@
  * secret, in one archive (docs/AUDIT.md describes the members and what ties each one). */
 #include <dirent.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,36 +153,18 @@ static int64_t deploy_clock(const char *meta_dir)
     return now;
 }
 
-static fws_err tuf(bx *x, json_t *list, fws_errbuf *eb)
+static fws_err tuf(bx *x, fws_errbuf *eb)
 {
     char dir[4200], name[200];
     const uint8_t *root = NULL;
-    size_t rlen = 0, i, n = 0;
-    json_t *e;
+    size_t rlen = 0;
     snprintf(dir, sizeof(dir), "%s/repo/metadata", x->o->deploy);
     if (meta_get(x, "1.root.json", &root, &rlen) != FWS_OK)
         return FWS_OK; /* no repository */
     uint8_t rd[32];
     fws_sha256(root, rlen, rd);
     fws_hex_encode(rd, 32, x->info->root_sha256);
-    au_tuf_target *targets = calloc(3 * json_array_size(list) + 1, sizeof(*targets));
-    if (targets == NULL)
-        return FWS_ERR_NOMEM;
-    json_array_foreach(list, i, e)
-    {
-        if (json_object_get(e, "revoked") != NULL)
-            continue;
-        const char *t[3] = {
-            json_string_value(json_object_get(e, "target")),
-            json_string_value(json_object_get(json_object_get(e, "sbom"), "target")),
-            json_string_value(json_object_get(json_object_get(e, "provenance"), "target"))};
-        for (int k = 0; k < 3; k++) {
-            if (t[k] != NULL)
-                targets[n++].path = t[k];
-        }
-    }
-    fws_err err = au_tuf_walk(root, rlen, meta_get, x, deploy_clock(dir), targets, n, eb);
-    free(targets);
+    fws_err err = au_tuf_walk(root, rlen, meta_get, x, deploy_clock(dir), NULL, 0, eb);
     for (size_t k = 0; err == FWS_OK && k < x->n_meta; k++) {
         snprintf(name, sizeof(name), "repo/metadata/%s", x->meta[k].name);
         err = member(x, name, x->meta[k].data, x->meta[k].len, "tuf", eb);
@@ -193,17 +176,17 @@ static fws_err tuf(bx *x, json_t *list, fws_errbuf *eb)
 /* ---- attachments tied to release records ---------------------------------------------------- */
 
 static fws_err attachment(bx *x, const au_release *rel, const char *target, const uint8_t d[32],
-                          fws_errbuf *eb)
+                          const char *kind, fws_errbuf *eb)
 {
-    char hex[65], name[600], path[5200], tie[40];
+    char hex[65], name[128], path[5200], tie[40];
     const char *slash = target != NULL ? strrchr(target, '/') : NULL;
     if (slash == NULL)
         return fws_errf(eb, FWS_ERR_NOT_FOUND, "%s/%s: the release index names no attachment",
                         rel->product, rel->version);
     fws_hex_encode(d, 32, hex);
-    snprintf(name, sizeof(name), "targets/%.*s/%s.%s", (int)(slash - target), target, hex,
-             slash + 1);
-    snprintf(path, sizeof(path), "%s/repo/%s", x->o->deploy, name);
+    snprintf(name, sizeof(name), "attachments/%s.%s", hex, kind);
+    snprintf(path, sizeof(path), "%s/repo/targets/%.*s/%s.%s", x->o->deploy, (int)(slash - target),
+             target, hex, slash + 1);
     snprintf(tie, sizeof(tie), "record:%llu", (unsigned long long)rel->index);
     x->info->attachments++;
     return member_file(x, name, path, tie, eb);
@@ -230,9 +213,9 @@ static fws_err attachments(bx *x, json_t *list, fws_errbuf *eb)
         const char *pt =
             json_string_value(json_object_get(json_object_get(entry, "provenance"), "target"));
         if (rel->has_sbom)
-            err = attachment(x, rel, st, rel->sbom, eb);
+            err = attachment(x, rel, st, rel->sbom, "sbom.cdx.json", eb);
         if (err == FWS_OK && rel->has_prov)
-            err = attachment(x, rel, pt, rel->prov, eb);
+            err = attachment(x, rel, pt, rel->prov, "provenance.dsse.json", eb);
     }
     return err;
 }
@@ -304,6 +287,7 @@ static fws_err manifest(bx *x, fws_errbuf *eb)
     json_decref(m);
     if (err == FWS_OK)
         err = fws_tar_add(&x->w, AU_MANIFEST, text, len, NULL, eb);
+    x->info->members++;
     free(text);
     return err;
 }
@@ -350,7 +334,7 @@ static fws_err write_all(bx *x, fws_errbuf *eb)
     if (err == FWS_OK)
         err = proofs(x, eb);
     if (err == FWS_OK)
-        err = tuf(x, list, eb);
+        err = tuf(x, eb);
     if (err == FWS_OK)
         err = attachments(x, list, eb);
     if (err == FWS_OK)
@@ -387,6 +371,7 @@ fws_err fws_audit_export(const fws_audit_export_opts *o, fws_audit_bundle_info *
     if (err == FWS_OK)
         err = ledger(&x, c, eb);
     if (err == FWS_OK && (err = au_out_open(&out, o->out, o->overwrite, eb)) == FWS_OK) {
+        fchmod(out.fd, 0644); /* a bundle holds no secret */
         fws_tar_writer_init(&x.w, out.fd);
         err = write_all(&x, eb);
         if (err == FWS_OK)

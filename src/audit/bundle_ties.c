@@ -22,22 +22,10 @@ static fws_err meta_get(void *ctx, const char *name, const uint8_t **data, size_
     return FWS_OK;
 }
 
-/* "targets/P/V/<hex>.<name>" -> "P/V/<name>" */
-static int target_path(const char *member, char *out, size_t cap)
-{
-    const char *rest = member + strlen("targets/"), *slash = strrchr(rest, '/');
-    if (strncmp(member, "targets/", 8) != 0 || slash == NULL || strlen(slash + 1) < 66 ||
-        slash[65] != '.')
-        return 0;
-    int n = snprintf(out, cap, "%.*s/%s", (int)(slash - rest), rest, slash + 66);
-    return n > 0 && (size_t)n < cap;
-}
-
 fws_err bv_tuf(bv *b, fws_errbuf *eb)
 {
     bv_member *root = bv_find(b, META "1.root.json");
     int64_t now = 0;
-    size_t n = 0;
     fws_err err = FWS_OK;
     for (size_t i = 0; i < b->n; i++) {
         if (strcmp(b->m[i].tie, "tuf") == 0)
@@ -52,38 +40,20 @@ fws_err bv_tuf(bv *b, fws_errbuf *eb)
     uint8_t rd[32];
     fws_sha256(root->m.data, (size_t)root->m.h.size, rd);
     fws_hex_encode(rd, 32, b->info->root_sha256);
-    au_tuf_target *t = calloc(b->n + 1, sizeof(*t));
-    char(*paths)[600] = calloc(b->n + 1, sizeof(*paths));
-    if (t == NULL || paths == NULL)
-        err = FWS_ERR_NOMEM;
-    for (size_t i = 0; err == FWS_OK && i < b->n; i++) {
-        if (target_path(b->m[i].m.h.name, paths[n], sizeof(paths[0])))
-            t[n].path = paths[n], n++;
-    }
-    if (err == FWS_OK && (err = au_tuf_walk(root->m.data, (size_t)root->m.h.size, meta_get, b, now,
-                                            t, n, eb)) != FWS_OK)
-        err = fws_errf(eb, err, "the TUF metadata chain does not verify");
+    if ((err = au_tuf_walk(root->m.data, (size_t)root->m.h.size, meta_get, b, now, NULL, 0, eb)) !=
+        FWS_OK)
+        return fws_errf(eb, err, "the TUF metadata chain does not verify");
     root->used = 1;
-    for (size_t i = 0, k = 0; err == FWS_OK && i < b->n; i++) {
+    for (size_t i = 0; i < b->n; i++) {
         bv_member *m = &b->m[i];
-        if (strcmp(m->tie, "tuf") == 0) {
-            if (!m->used || strncmp(m->m.h.name, META, strlen(META)) != 0)
-                return fws_errf(eb, FWS_ERR_PROOF, "%.200s: not part of the TUF chain",
-                                m->m.h.name);
-            m->ok = 1;
-            b->info->tuf_files++;
-        }
-        if (k < n && target_path(m->m.h.name, paths[k], sizeof(paths[0])) && t[k].found) {
-            if (!fws_ct_eq(t[k].sha256, m->sha256, 32))
-                err = fws_errf(eb, FWS_ERR_DIGEST, "%.200s differs from its signed TUF target",
-                               m->m.h.name);
-        }
-        if (k < n && target_path(m->m.h.name, paths[k], sizeof(paths[0])))
-            k++;
+        if (strcmp(m->tie, "tuf") != 0)
+            continue;
+        if (!m->used || strncmp(m->m.h.name, META, strlen(META)) != 0)
+            return fws_errf(eb, FWS_ERR_PROOF, "%.200s: not part of the TUF chain", m->m.h.name);
+        m->ok = 1;
+        b->info->tuf_files++;
     }
-    free(t);
-    free(paths);
-    return err;
+    return FWS_OK;
 }
 
 fws_err bv_attachments(bv *b, fws_errbuf *eb)
@@ -91,20 +61,19 @@ fws_err bv_attachments(bv *b, fws_errbuf *eb)
     for (size_t i = 0; i < b->n; i++) {
         bv_member *m = &b->m[i];
         uint64_t idx = 0;
-        char pv[300], hex[65];
-        if (strncmp(m->m.h.name, "targets/", 8) != 0)
+        char want[128], hex[65];
+        if (strncmp(m->m.h.name, "attachments/", 12) != 0)
             continue;
         const bv_record *r = bv_tie_index(m->tie, &idx) ? bv_record_at(b, idx) : NULL;
         if (r == NULL || r->type != 1)
             return fws_errf(eb, FWS_ERR_PROOF, "%.200s: its tie names no release record",
                             m->m.h.name);
-        snprintf(pv, sizeof(pv), "targets/%s/%s/", r->product, r->version);
         fws_hex_encode(m->sha256, 32, hex);
-        int named = strncmp(m->m.h.name, pv, strlen(pv)) == 0 &&
-                    strncmp(m->m.h.name + strlen(pv), hex, 64) == 0;
         int sbom = r->has_sbom && fws_ct_eq(r->sbom, m->sha256, 32);
         int prov = r->has_prov && fws_ct_eq(r->prov, m->sha256, 32);
-        if (!named || !(sbom || prov))
+        snprintf(want, sizeof(want), "attachments/%s.%s", hex,
+                 sbom ? "sbom.cdx.json" : "provenance.dsse.json");
+        if (!(sbom || prov) || strcmp(want, m->m.h.name) != 0)
             return fws_errf(eb, FWS_ERR_DIGEST,
                             "%.200s: not the SBOM or provenance of release record %llu",
                             m->m.h.name, (unsigned long long)idx);

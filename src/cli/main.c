@@ -21,6 +21,8 @@ static const cli_cmd commands[] = {
     {"serve", "the HTTPS server: repository, ledger, EST, operator API, metrics", cmd_serve},
     {"token", "operator tokens for the server's API: create, list, revoke", cmd_token},
     {"audit", "audit a deployment; export and verify audit bundles", cmd_audit},
+    {"backup", "a consistent online snapshot of a deployment, with checksums", cmd_backup},
+    {"restore", "restore a backup into a new directory after checking it", cmd_restore},
     {"rollout", "staged rollouts: create, list, show, pause, resume, cancel", cmd_rollout},
     {NULL, NULL, NULL},
 };
