@@ -47,6 +47,8 @@ int cmd_rollout(int argc, char **argv);
 int cmd_device_quarantine(int argc, char **argv);
 int cmd_device_release(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif
 
