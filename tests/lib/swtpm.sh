@@ -11,6 +11,8 @@ swtpm_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 swtpm_try() {
   local port=$1 i
+  # A port in use would answer for someone else's process.
+  if swtpm_port_open "$port" || swtpm_port_open $((port + 1)); then return 1; fi
   swtpm socket --tpm2 --tpmstate "dir=$SWTPM_DIR" \
     --server "type=tcp,port=$port,bindaddr=127.0.0.1" \
     --ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" \

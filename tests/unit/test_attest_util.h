@@ -49,6 +49,8 @@ static inline int ta_swtpm_try(ta_swtpm *t, int port)
     snprintf(state, sizeof(state), "dir=%s", t->dir);
     snprintf(server, sizeof(server), "type=tcp,port=%d,bindaddr=127.0.0.1", port);
     snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%d,bindaddr=127.0.0.1", port + 1);
+    if (ta_port_open(port) || ta_port_open(port + 1))
+        return -1; /* taken: someone else's answer would look like ours */
     pid_t pid = fork();
     if (pid < 0)
         return -1;
