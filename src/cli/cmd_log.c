@@ -17,6 +17,7 @@ static const cli_cmd log_commands[] = {
     {"verify", "verify a whole log: checkpoint, tiles, entries", cmd_log_verify},
     {"witness", "check a log's new checkpoint and cosign it", cmd_log_witness},
     {"monitor", "follow a log and re-verify everything it adds", cmd_log_monitor},
+    {"mirror", "keep a verified copy of a remote log (consistency on every pull)", cmd_log_mirror},
     {NULL, NULL, NULL},
 };
 
