@@ -128,6 +128,7 @@ int cmd_log_get(int argc, char **argv);
 int cmd_log_search(int argc, char **argv);
 int cmd_log_witness(int argc, char **argv);
 int cmd_log_monitor(int argc, char **argv);
+int cmd_log_mirror(int argc, char **argv);
 /* The read side (cmd_log_read.c). */
 int cmd_log_prove(int argc, char **argv);
 int cmd_log_verify_proof(int argc, char **argv);
