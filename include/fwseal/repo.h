@@ -129,6 +129,19 @@ typedef fws_err (*fws_sbom_check_fn)(const uint8_t *unverified, size_t len, fws_
 fws_err fws_release_sbom_check_basic(const uint8_t *unverified, size_t len,
                                      fws_errbuf *eb) FWS_MUST_CHECK;
 
+/* Checks a provenance envelope given with a release against the image's SHA-256; returns
+ * FWS_ERR_DIGEST when the image is not its subject, FWS_ERR_SCHEMA (or FWS_ERR_SIGNATURE) when
+ * the envelope is not acceptable, with eb saying why. */
+typedef fws_err (*fws_provenance_check_fn)(const char *path, const uint8_t *unverified, size_t len,
+                                           const uint8_t sha256[FWS_SHA256_LEN], fws_errbuf *eb);
+
+/* The built-in check used when no other is given: a DSSE envelope with at least one signature
+ * (not verified: the builder's key is not the deployment's) over an in-toto Statement v1 that
+ * has the image's SHA-256 as a subject and predicate type https://slsa.dev/provenance/v1. */
+fws_err fws_release_provenance_check_basic(const char *path, const uint8_t *unverified, size_t len,
+                                           const uint8_t sha256[FWS_SHA256_LEN],
+                                           fws_errbuf *eb) FWS_MUST_CHECK;
+
 typedef struct fws_release_req {
     const char *image;             /* path of the image */
     const char *product, *version; /* [A-Za-z0-9._+~-], no "..", not starting with '.' */
@@ -136,12 +149,13 @@ typedef struct fws_release_req {
     size_t n_hardware;
     const char *const *regions; /* 0..FWS_POLICY_MAX_LIST regions; none means any */
     size_t n_regions;
-    uint64_t security_counter;    /* not lower than the product's last one */
-    const char *changelog;        /* path of a UTF-8 text file, or NULL */
-    const char *sbom;             /* path of a CycloneDX 1.6 JSON SBOM, or NULL */
-    const char *provenance;       /* path of a DSSE envelope, or NULL to generate one */
-    fws_sbom_check_fn sbom_check; /* NULL: fws_release_sbom_check_basic */
-    uint64_t max_image_size;      /* 0 means 2 GiB */
+    uint64_t security_counter;                /* not lower than the product's last one */
+    const char *changelog;                    /* path of a UTF-8 text file, or NULL */
+    const char *sbom;                         /* path of a CycloneDX 1.6 JSON SBOM, or NULL */
+    const char *provenance;                   /* path of a DSSE envelope, or NULL to generate one */
+    fws_sbom_check_fn sbom_check;             /* NULL: fws_release_sbom_check_basic */
+    fws_provenance_check_fn provenance_check; /* NULL: fws_release_provenance_check_basic */
+    uint64_t max_image_size;                  /* 0 means 2 GiB */
     const fws_passphrase *pp;
     fws_repo_keyrefs extra_keys;
     int64_t now;

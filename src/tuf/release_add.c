@@ -46,7 +46,9 @@ static fws_err read_inputs(fws_release_plan *p, fws_errbuf *eb)
         return err;
     if ((err = fws_file_read(r->provenance, FWS_DSSE_MAX_ENVELOPE, &p->prov, &p->prov_len, eb)))
         return err;
-    return release_check_provenance(r->provenance, p->prov, p->prov_len, p->sha256, eb);
+    fws_provenance_check_fn check =
+        r->provenance_check ? r->provenance_check : fws_release_provenance_check_basic;
+    return check(r->provenance, p->prov, p->prov_len, p->sha256, eb);
 }
 
 /* A duplicate version, a target already published, or a lower security counter. */

@@ -133,8 +133,8 @@ static fws_err predicate_type(const uint8_t *payload, size_t len, char *out, siz
     return FWS_OK;
 }
 
-fws_err release_check_provenance(const char *path, const uint8_t *unverified, size_t len,
-                                 const uint8_t sha256[FWS_SHA256_LEN], fws_errbuf *eb)
+fws_err fws_release_provenance_check_basic(const char *path, const uint8_t *unverified, size_t len,
+                                           const uint8_t sha256[FWS_SHA256_LEN], fws_errbuf *eb)
 {
     fws_dsse_envelope env;
     char name[256], ptype[256];

@@ -234,11 +234,6 @@ fws_err release_check_request(const fws_release_req *r, char target[FWS_REPO_MAX
 /* Reads a changelog: 1..FWS_REPO_MAX_CHANGELOG bytes of UTF-8, no control characters but
  * newline and tab. */
 fws_err release_read_changelog(const char *path, char **out, fws_errbuf *eb) FWS_MUST_CHECK;
-/* A given provenance: a DSSE envelope with at least one signature over an in-toto Statement v1
- * whose subjects include the image's SHA-256 and whose predicate is SLSA Provenance v1. */
-fws_err release_check_provenance(const char *path, const uint8_t *unverified, size_t len,
-                                 const uint8_t sha256[FWS_SHA256_LEN],
-                                 fws_errbuf *eb) FWS_MUST_CHECK;
 
 /* ---- release_provenance.c ----------------------------------------------------------------- */
 

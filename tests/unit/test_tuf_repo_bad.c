@@ -98,6 +98,26 @@ static void test_sbom_validator_seam(void **state)
     refused(f, &r, FWS_ERR_SCHEMA, "/components/0/type");
 }
 
+static fws_err strict_provenance(const char *path, const uint8_t *data, size_t len,
+                                 const uint8_t sha256[FWS_SHA256_LEN], fws_errbuf *eb)
+{
+    (void)data;
+    (void)len;
+    (void)sha256;
+    return fws_errf(eb, FWS_ERR_SIGNATURE, "%s: not signed by the CI builder", path);
+}
+
+/* A provenance verifier plugged in through the seam decides too. */
+static void test_provenance_seam(void **state)
+{
+    fx *f = *state;
+    fws_release_req r;
+    request(f, &r, image_path(f, "1.1"), "1.1", 5);
+    r.provenance = file_with(f, "any.dsse.json", "{}");
+    r.provenance_check = strict_provenance;
+    refused(f, &r, FWS_ERR_SIGNATURE, "not signed by the CI builder");
+}
+
 static void test_duplicate_and_counter(void **state)
 {
     fx *f = *state;
@@ -277,6 +297,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_sbom, setup_released, teardown),
         cmocka_unit_test_setup_teardown(test_sbom_validator_seam, setup_released, teardown),
+        cmocka_unit_test_setup_teardown(test_provenance_seam, setup_released, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_and_counter, setup_released, teardown),
         cmocka_unit_test_setup_teardown(test_bad_names, setup_released, teardown),
         cmocka_unit_test_setup_teardown(test_bad_files, setup_released, teardown),
