@@ -197,12 +197,12 @@ static fws_err spike_one(alert_ctx *c, alert_stats *st, const char *product, ale
     char subject[FWS_STORE_SUBJECT_MAX + 1], wt[32];
     snprintf(subject, sizeof(subject), "product %s", product);
     window_text(w, wt, sizeof(wt));
+    const char *what = kind == ALERT_VERIFY_SPIKE ? "verification failure" : "rollback";
     return alert_raise(c, eb, kind, subject, c->now - w,
-                       "%llu %s of %s in the last %s (the previous 24 had %.1f on average; "
+                       "%llu %s%s of %s in the last %s (%.1f on average in the 24 before; "
                        "threshold %u)",
-                       (unsigned long long)count,
-                       kind == ALERT_VERIFY_SPIKE ? "verification failures" : "rollbacks", product,
-                       wt, (double)prev / 24.0, r->threshold);
+                       (unsigned long long)count, what, count == 1 ? "" : "s", product, wt,
+                       (double)prev / 24.0, r->threshold);
 }
 
 fws_err alert_rule_spikes(alert_ctx *c, alert_stats *st, fws_errbuf *eb)

@@ -87,7 +87,9 @@ function signinView(main, _params, ctx) {
       }
       renderSession();
       announce(`Signed in as ${session.who.name}`);
-      location.hash = ctx.next || '#/';
+      const next = ctx.next && ctx.next !== '#/signin' ? ctx.next : '#/';
+      if (location.hash === next || (next === '#/' && location.hash === '')) route();
+      else location.hash = next;
     },
   },
   h('label', { for: 'token' }, 'Operator token'),
@@ -102,12 +104,18 @@ function signinView(main, _params, ctx) {
 }
 
 let seq = 0;
+let routed = 0;
 async function route() {
   const path = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
   const main = document.getElementById('main');
   const mine = ++seq;
-  let r = routes.find((x) => x.re.test(path));
-  if (!r) r = routes[0];
+  const r = routes.find((x) => x.re.test(path));
+  if (!r) {
+    clear(main).append(h('h1', {}, 'Page not found'),
+      h('p', {}, 'There is no page at this address. ', h('a', { href: '#/' }, 'Go to the overview'), '.'));
+    setTitle('Page not found');
+    return;
+  }
   const params = path.match(r.re).slice(1);
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === r.nav) a.setAttribute('aria-current', 'page');
@@ -135,12 +143,19 @@ async function route() {
   const h1 = main.querySelector('h1');
   if (session.flash) flashInto(main);
   else if (h1) announce(h1.textContent);
-  main.focus({ preventScroll: false });
+  // Moving to another page puts focus on the new content (a screen reader reads it); the
+  // first page keeps the browser's order, so Tab reaches the skip link first.
+  if (routed++ > 0) main.focus({ preventScroll: false });
   refreshBadge();
 }
 
 async function start() {
   session.refresh = route;
+  // The skip link moves focus without touching the address (which holds the page's route).
+  document.querySelector('.skip').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    document.getElementById('main').focus();
+  });
   await loadSession();
   renderSession();
   window.addEventListener('hashchange', route);

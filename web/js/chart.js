@@ -34,7 +34,8 @@ export function updateChart(hours) {
     { ok: 0, bad: 0 });
   const summary = total.ok + total.bad === 0
     ? 'No installs in this period.'
-    : `${total.ok} successful installs and ${total.bad} failures or rollbacks in the last ${hours.length} hours: ` +
+    : `${total.ok} successful install${total.ok === 1 ? '' : 's'} and ${total.bad} failure${total.bad === 1 ? '' : 's'} ` +
+      `or rollback${total.bad === 1 ? '' : 's'} in the last ${hours.length} hours: ` +
       `${Math.round((100 * total.ok) / (total.ok + total.bad))}% success.`;
   const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': summary },
     svg('line', { class: 'axis', x1: L, y1: H - B, x2: W - R, y2: H - B }),

@@ -50,7 +50,7 @@ function eventItem(ev, vkey) {
         download(`entry-${ev.index}.json`, ev.entry, 'Download the record'),
         ev.proof ? download(`entry-${ev.index}.tlog-proof`, ev.proof, 'Download the proof') : null),
       h('p', { class: 'hint' }, 'Check offline: ', h('code', {},
-        `fwseal log verify-proof --vkey LOG.vkey --entry entry-${ev.index}.json entry-${ev.index}.tlog-proof`))));
+        `fwseal log verify-proof --vkey log.vkey --proof entry-${ev.index}.tlog-proof entry-${ev.index}.json`))));
 }
 
 function quarantineForm(d) {

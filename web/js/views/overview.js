@@ -53,7 +53,7 @@ export async function overviewView(main) {
     h('div', { class: 'cards' },
       card('Devices', String(d.total)),
       card('Seen in the last day', String(d.seenLastDay)),
-      card('Update success (48 h)', pct(installs, installs + bad), bad > 0 ? '' : 'ok'),
+      card('Update success (48 h)', pct(installs, installs + bad), installs > 0 && bad === 0 ? 'ok' : ''),
       card('Verification failures (24 h)', String(o.verificationFailuresLastDay), o.verificationFailuresLastDay > 0 ? 'bad' : ''),
       card('Failed attestations', String(d.attestation.fail || 0), d.attestation.fail > 0 ? 'bad' : ''),
       card('Open alerts', String(o.alerts.open), o.alerts.open > 0 ? 'bad' : ''))));
