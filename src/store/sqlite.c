@@ -72,12 +72,15 @@ static fws_err sq_open(fws_store *s, const char *path, fws_errbuf *eb)
     if (path[0] == ':')
         return fws_errf(eb, FWS_ERR_ARG, "%s: not a database file path", path);
     /* Create the file ourselves so that it is private (SQLite gives its -wal and -shm files
-     * the same permissions). */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
+     * the same permissions). Only when it is missing: closing a descriptor of a file that
+     * another handle of this process has open would drop that handle's POSIX locks, and
+     * another process could then delete the WAL under it. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST)
         return fws_errf(eb, errno == ENOENT ? FWS_ERR_NOT_FOUND : FWS_ERR_IO, "%s: cannot open: %s",
                         path, strerror(errno));
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         return sq_fail(s, rc, "cannot open", eb);
