@@ -15,7 +15,7 @@ ID=$(srv_device d1)
 srv_start --device-burst 100000 --device-rate 100000 --request-timeout 300000 --idle-timeout 300000
 "$POLLGEN" --port "$SRV_PORT" --cacert "$SRV_DEPLOY/pki/prod/root.crt" --cert "$TMP/d1/device.crt" \
   --key "$TMP/d1.key" --path /device/v1/whoami --connections 2000 --requests 3 --hold \
-  --threads 2 >run.json 2>run.err || { cat run.json run.err >&2; tail -5 "$SRV_LOG" >&2; fail "load generator reported errors"; }
+  --threads 2 >run.json 2>run.err || { cat run.json >&2; head -c 2000 run.err >&2; tail -5 "$SRV_LOG" >&2; fail "load generator reported errors"; }
 [ "$(json_get run.json d.errors)" = 0 ] || fail "errors: $(cat run.json)"
 [ "$(json_get run.json d.requests)" = 6000 ] || fail "requests: $(cat run.json)"
 [ "$(json_get run.json d.max_open)" = 2000 ] || fail "not all open at once: $(cat run.json)"
