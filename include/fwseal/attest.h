@@ -104,7 +104,8 @@ typedef struct fws_tpms_attest {
  * PCR selection (1..4 select bytes, only PCRs 0..23) and a digest; every byte consumed.
  * FWS_ERR_FORMAT (eb names the field and offset) for a wrong magic, a type other than a quote,
  * a length past the end or over a field's cap, or trailing bytes; FWS_ERR_UNSUPPORTED for
- * several banks. out is written only on success. */
+ * several banks; FWS_ERR_TOO_BIG over FWS_ATTEST_QUOTE_MAX bytes. out is written only on
+ * success. */
 fws_err fws_tpms_attest_parse(const uint8_t *unverified, size_t len, fws_tpms_attest *out,
                               fws_errbuf *eb) FWS_MUST_CHECK;
 
@@ -132,7 +133,8 @@ typedef struct fws_tpmt_public {
 
 /* Parses TPMT_PUBLIC of an ECC P-256 signing key (no symmetric algorithm, ECDSA-SHA256 or no
  * scheme, no KDF, a 32-byte x and y) and computes its name. FWS_ERR_UNSUPPORTED for other key
- * types, curves or schemes; FWS_ERR_FORMAT for malformed bytes. */
+ * types, curves or schemes; FWS_ERR_KEY_TYPE for a key that may decrypt or may not sign;
+ * FWS_ERR_FORMAT for malformed bytes; FWS_ERR_TOO_BIG over FWS_ATTEST_PUB_MAX bytes. */
 fws_err fws_tpmt_public_parse(const uint8_t *unverified, size_t len, fws_tpmt_public *out,
                               fws_errbuf *eb) FWS_MUST_CHECK;
 
