@@ -149,21 +149,22 @@ static fws_err parse_spike(const json_t *rules, const char *name, alert_spike_ru
     static const char *const keys[] = {"enabled", "window", "threshold", "factor", NULL};
     const json_t *o = json_object_get(rules, name);
     uint64_t threshold = r->threshold, factor = r->factor;
+    fws_errbuf why = {{0}};
     if (o == NULL)
         return FWS_OK;
-    fws_err err = fws_json_only_keys(o, keys, eb);
+    fws_err err = fws_json_only_keys(o, keys, &why);
     if (err == FWS_OK)
-        err = get_bool(o, "enabled", &r->enabled, eb);
+        err = get_bool(o, "enabled", &r->enabled, &why);
     if (err == FWS_OK)
-        err = get_duration(o, "window", &r->window, eb);
+        err = get_duration(o, "window", &r->window, &why);
     if (err == FWS_OK)
-        err = get_uint(o, "threshold", 1000000, &threshold, eb);
+        err = get_uint(o, "threshold", 1000000, &threshold, &why);
     if (err == FWS_OK)
-        err = get_uint(o, "factor", 1000, &factor, eb);
+        err = get_uint(o, "factor", 1000, &factor, &why);
     if (err == FWS_OK && threshold == 0)
-        err = fws_errf(eb, FWS_ERR_SCHEMA, "field \"threshold\" must be at least 1");
+        err = fws_errf(&why, FWS_ERR_SCHEMA, "field \"threshold\" must be at least 1");
     if (err != FWS_OK)
-        return fws_errf(eb, err, "rules.%s", name);
+        return fws_errf(eb, err, "rules.%s: %s", name, why.msg);
     r->threshold = (uint32_t)threshold;
     r->factor = (uint32_t)factor;
     return FWS_OK;
@@ -173,13 +174,14 @@ static fws_err parse_simple(const json_t *rules, const char *name, const char *c
                             int *enabled, json_t **obj, fws_errbuf *eb)
 {
     json_t *o = json_object_get(rules, name);
+    fws_errbuf why = {{0}};
     *obj = o;
     if (o == NULL)
         return FWS_OK;
-    fws_err err = fws_json_only_keys(o, keys, eb);
+    fws_err err = fws_json_only_keys(o, keys, &why);
     if (err == FWS_OK)
-        err = get_bool(o, "enabled", enabled, eb);
-    return err == FWS_OK ? FWS_OK : fws_errf(eb, err, "rules.%s", name);
+        err = get_bool(o, "enabled", enabled, &why);
+    return err == FWS_OK ? FWS_OK : fws_errf(eb, err, "rules.%s: %s", name, why.msg);
 }
 
 static fws_err parse_rules(const json_t *rules, alert_config *c, fws_errbuf *eb)
@@ -197,8 +199,10 @@ static fws_err parse_rules(const json_t *rules, alert_config *c, fws_errbuf *eb)
     fws_err err = fws_json_only_keys(rules, names, eb);
     if (err == FWS_OK)
         err = parse_simple(rules, "certificateExpiry", cert_keys, &c->cert_enabled, &o, eb);
-    if (err == FWS_OK && o != NULL && (err = get_duration(o, "warn", &c->cert_warn, eb)) != FWS_OK)
-        err = fws_errf(eb, err, "rules.certificateExpiry");
+    if (err == FWS_OK && o != NULL && get_duration(o, "warn", &c->cert_warn, NULL) != FWS_OK)
+        err = fws_errf(eb, FWS_ERR_SCHEMA,
+                       "rules.certificateExpiry: field \"warn\" must be a duration such as "
+                       "\"30d\"");
     if (err == FWS_OK)
         err = parse_spike(rules, "verificationFailures", &c->verify, eb);
     if (err == FWS_OK)
@@ -208,10 +212,11 @@ static fws_err parse_rules(const json_t *rules, alert_config *c, fws_errbuf *eb)
     if (err == FWS_OK)
         err = parse_simple(rules, "updateSize", size_keys, &c->size_enabled, &o, eb);
     if (err == FWS_OK && o != NULL &&
-        ((err = get_uint(o, "factor", 1000, &factor, eb)) != FWS_OK ||
-         (err = get_uint(o, "history", 100, &history, eb)) != FWS_OK || factor < 2 || history < 1))
-        err = fws_errf(eb, err != FWS_OK ? err : FWS_ERR_SCHEMA,
-                       "rules.updateSize: factor must be 2 or more and history 1 or more");
+        (get_uint(o, "factor", 1000, &factor, NULL) != FWS_OK ||
+         get_uint(o, "history", 100, &history, NULL) != FWS_OK || factor < 2 || history < 1))
+        err = fws_errf(eb, FWS_ERR_SCHEMA,
+                       "rules.updateSize: \"factor\" must be an integer from 2 to 1000 and "
+                       "\"history\" from 1 to 100");
     c->size_factor = (uint32_t)factor;
     c->size_history = (uint32_t)history;
     if (err == FWS_OK)
@@ -224,18 +229,19 @@ static fws_err parse_rules(const json_t *rules, alert_config *c, fws_errbuf *eb)
 static fws_err parse_webhook(const json_t *w, alert_config *c, fws_errbuf *eb)
 {
     static const char *const keys[] = {"url", "authorization", "caFile", NULL};
-    fws_err err = json_is_object(w) ? fws_json_only_keys(w, keys, eb)
-                                    : fws_errf(eb, FWS_ERR_SCHEMA, "must be an object");
+    fws_errbuf why = {{0}};
+    fws_err err = json_is_object(w) ? fws_json_only_keys(w, keys, &why)
+                                    : fws_errf(&why, FWS_ERR_SCHEMA, "must be an object");
     if (err == FWS_OK)
-        err = get_text(w, "url", c->webhook, sizeof(c->webhook), eb);
+        err = get_text(w, "url", c->webhook, sizeof(c->webhook), &why);
     if (err == FWS_OK && strncmp(c->webhook, "http://", 7) != 0 &&
         strncmp(c->webhook, "https://", 8) != 0)
-        err = fws_errf(eb, FWS_ERR_SCHEMA, "field \"url\" must be an http:// or https:// URL");
+        err = fws_errf(&why, FWS_ERR_SCHEMA, "field \"url\" must be an http:// or https:// URL");
     if (err == FWS_OK)
-        err = get_text(w, "authorization", c->webhook_auth, sizeof(c->webhook_auth), eb);
+        err = get_text(w, "authorization", c->webhook_auth, sizeof(c->webhook_auth), &why);
     if (err == FWS_OK)
-        err = get_text(w, "caFile", c->webhook_ca, sizeof(c->webhook_ca), eb);
-    return err == FWS_OK ? FWS_OK : fws_errf(eb, err, "webhook");
+        err = get_text(w, "caFile", c->webhook_ca, sizeof(c->webhook_ca), &why);
+    return err == FWS_OK ? FWS_OK : fws_errf(eb, err, "webhook: %s", why.msg);
 }
 
 static fws_err parse_command(const json_t *a, alert_config *c, fws_errbuf *eb)
