@@ -188,16 +188,31 @@ static fws_err attachment(bx *x, const au_release *rel, const char *target, cons
     snprintf(path, sizeof(path), "%s/repo/targets/%.*s/%s.%s", x->o->deploy, (int)(slash - target),
              target, hex, slash + 1);
     snprintf(tie, sizeof(tie), "record:%llu", (unsigned long long)rel->index);
+    if (json_object_get(x->members, name) != NULL)
+        return FWS_OK; /* the same file attached to an earlier release: tied there */
     x->info->attachments++;
     return member_file(x, name, path, tie, eb);
 }
 
+static int by_index(const void *a, const void *b)
+{
+    uint64_t x = (*(const au_release *const *)a)->index, y = (*(const au_release *const *)b)->index;
+    return x < y ? -1 : x > y;
+}
+
+/* In ledger order, so that a file two releases share is tied to the first (one encoding). */
 static fws_err attachments(bx *x, json_t *list, fws_errbuf *eb)
 {
     fws_err err = FWS_OK;
     const au_ledger *l = &x->c->ledger;
+    const au_release **order = calloc(l->n_rel + 1, sizeof(*order));
+    if (order == NULL)
+        return FWS_ERR_NOMEM;
+    for (size_t i = 0; i < l->n_rel; i++)
+        order[i] = &l->rel[i];
+    qsort(order, l->n_rel, sizeof(*order), by_index);
     for (size_t i = 0; err == FWS_OK && i < l->n_rel; i++) {
-        const au_release *rel = &l->rel[i];
+        const au_release *rel = order[i];
         json_t *entry = NULL, *e;
         size_t k;
         json_array_foreach(list, k, e)
@@ -217,6 +232,7 @@ static fws_err attachments(bx *x, json_t *list, fws_errbuf *eb)
         if (err == FWS_OK && rel->has_prov)
             err = attachment(x, rel, pt, rel->prov, "provenance.dsse.json", eb);
     }
+    free(order);
     return err;
 }
 

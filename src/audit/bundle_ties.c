@@ -68,6 +68,15 @@ fws_err bv_attachments(bv *b, fws_errbuf *eb)
         if (r == NULL || r->type != 1)
             return fws_errf(eb, FWS_ERR_PROOF, "%.200s: its tie names no release record",
                             m->m.h.name);
+        /* one encoding: the tie is the first release record that names the file */
+        for (size_t k = 0; k < b->n_rec && b->rec[k].index < idx; k++) {
+            const bv_record *e = &b->rec[k];
+            if (e->type == 1 && ((e->has_sbom && fws_ct_eq(e->sbom, m->sha256, 32)) ||
+                                 (e->has_prov && fws_ct_eq(e->prov, m->sha256, 32))))
+                return fws_errf(eb, FWS_ERR_PROOF,
+                                "%.200s: tied to record %llu, but record %llu names it first",
+                                m->m.h.name, (unsigned long long)idx, (unsigned long long)e->index);
+        }
         fws_hex_encode(m->sha256, 32, hex);
         int sbom = r->has_sbom && fws_ct_eq(r->sbom, m->sha256, 32);
         int prov = r->has_prov && fws_ct_eq(r->prov, m->sha256, 32);
