@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (verdict == FWS_ERR_NOT_FOUND) {
         fws_note_vkey key;
         static const char vkey[] =
-            "example.com/hub+643efc12+AUvWd12g2zq3pwoIzghoZzq1EerizCE6RAHQ0b/MD32J";
+            "example.com/fleet+61d017bd+AWod7k48HmcW1gwbXpTQZWudH+tUW6OAEN5HWsEIaGKp";
         fws_audit_verify_opts o = {.log_key = &key};
         fws_errbuf eb = {{0}};
         if (fws_note_vkey_parse(vkey, strlen(vkey), &key, NULL) == FWS_OK &&
