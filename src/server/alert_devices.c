@@ -46,9 +46,12 @@ fws_err alert_rule_cert_file(alert_ctx *c, const char *path, const char *what, f
 {
     uint8_t *pem = NULL;
     size_t len = 0;
-    fws_err err = fws_file_read(path, 1u << 20, &pem, &len, eb);
+    fws_errbuf why = {{0}};
+    fws_err err = fws_file_read(path, 1u << 20, &pem, &len, &why);
+    if (err == FWS_ERR_NOT_FOUND)
+        return FWS_OK;
     if (err != FWS_OK)
-        return err == FWS_ERR_NOT_FOUND ? FWS_OK : err;
+        return fws_errf(eb, err, "%s", why.msg);
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     unsigned char *der = NULL;

@@ -232,7 +232,9 @@ int alert_size_outlier(uint64_t size, uint64_t median, uint32_t factor)
 {
     if (median == 0 || factor < 2)
         return 0;
-    return size / factor > median || (size < median / factor);
+    /* size > median * factor or size * factor < median, without overflow */
+    int over = size / factor > median || (size / factor == median && size % factor != 0);
+    return over || size < median / factor + (median % factor != 0);
 }
 
 static int cmp_u64(const void *a, const void *b)

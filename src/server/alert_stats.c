@@ -52,9 +52,12 @@ static alert_series *series_of(alert_stats *s, const char *product)
     return a;
 }
 
+/* Counts ev in the bucket of unit when it is within the ring's reach of now_unit. */
 static void bump(int64_t *stamps, uint32_t (*buckets)[ALERT_EV_COUNT], size_t n, int64_t unit,
-                 alert_event ev)
+                 int64_t now_unit, alert_event ev)
 {
+    if (unit <= now_unit - (int64_t)n)
+        return;
     size_t slot = (size_t)(unit % (int64_t)n);
     if (stamps[slot] != unit) {
         if (stamps[slot] > unit)
@@ -74,8 +77,8 @@ void alert_stats_add(alert_stats *s, const char *product, alert_event ev, int64_
     pthread_mutex_lock(&s->mu);
     alert_series *a = series_of(s, product[0] ? product : "(none)");
     a->total[ev]++;
-    bump(a->minute_stamp, a->minute, ALERT_MINUTES, t / 60, ev);
-    bump(a->hour_stamp, a->hour, ALERT_HOURS, t / 3600, ev);
+    bump(a->minute_stamp, a->minute, ALERT_MINUTES, t / 60, now / 60, ev);
+    bump(a->hour_stamp, a->hour, ALERT_HOURS, t / 3600, now / 3600, ev);
     pthread_mutex_unlock(&s->mu);
 }
 
