@@ -227,6 +227,10 @@ typedef struct fws_attest_tpm fws_attest_tpm;
  * stored. The transient handle is flushed by fws_attest_tpm_close (no resource manager is
  * assumed). */
 fws_err fws_attest_tpm_open(const char *tcti, fws_attest_tpm **out, fws_errbuf *eb) FWS_MUST_CHECK;
+/* Connects without loading the AK: enough to measure and read PCRs (at boot). The AK calls
+ * below return FWS_ERR_STATE on such a connection. */
+fws_err fws_attest_tpm_connect(const char *tcti, fws_attest_tpm **out,
+                               fws_errbuf *eb) FWS_MUST_CHECK;
 void fws_attest_tpm_close(fws_attest_tpm *t); /* NULL is fine */
 
 /* The AK's TPMT_PUBLIC (what goes into evidence and provisioning), its name and public key. */

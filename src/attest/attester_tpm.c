@@ -116,31 +116,55 @@ static fws_err ak_create(fws_attest_tpm *t, fws_errbuf *eb)
     return err;
 }
 
-fws_err fws_attest_tpm_open(const char *tcti, fws_attest_tpm **out, fws_errbuf *eb)
+static fws_err connect(const char *tcti, int with_ak, fws_attest_tpm **out, fws_errbuf *eb)
 {
     fws_attest_tpm *t = calloc(1, sizeof(*t));
-    if (out == NULL)
+    if (out == NULL) {
+        free(t);
         return FWS_ERR_ARG;
+    }
     if (t == NULL)
         return FWS_ERR_NOMEM;
     t->ak = ESYS_TR_NONE;
     fws_err err = tss(Tss2_TctiLdr_Initialize(tcti, &t->tcti), "TCTI", eb);
     if (err == FWS_OK)
         err = tss(Esys_Initialize(&t->esys, t->tcti, NULL), "Esys_Initialize", eb);
-    if (err == FWS_OK)
+    if (err == FWS_OK && with_ak)
         err = ak_create(t, eb);
     if (err != FWS_OK) {
         fws_attest_tpm_close(t);
-        return fws_errf(eb, err, "TPM %s: cannot load the attestation key", tcti ? tcti : "");
+        return fws_errf(eb, err, "TPM %s: %s", tcti ? tcti : "(default)",
+                        with_ak ? "cannot load the attestation key" : "cannot connect");
     }
     *out = t;
     return FWS_OK;
 }
 
+fws_err fws_attest_tpm_open(const char *tcti, fws_attest_tpm **out, fws_errbuf *eb)
+{
+    return connect(tcti, 1, out, eb);
+}
+
+fws_err fws_attest_tpm_connect(const char *tcti, fws_attest_tpm **out, fws_errbuf *eb)
+{
+    return connect(tcti, 0, out, eb);
+}
+
+static fws_err need_ak(const fws_attest_tpm *t, fws_errbuf *eb)
+{
+    if (t == NULL)
+        return FWS_ERR_ARG;
+    if (t->key == NULL)
+        return fws_errf(eb, FWS_ERR_STATE,
+                        "TPM: the attestation key is not loaded "
+                        "(fws_attest_tpm_open, not _connect)");
+    return FWS_OK;
+}
+
 fws_err fws_attest_tpm_ak_public(const fws_attest_tpm *t, uint8_t *tpmt, size_t cap, size_t *len)
 {
-    if (t == NULL || tpmt == NULL || len == NULL)
-        return FWS_ERR_ARG;
+    if (tpmt == NULL || len == NULL || need_ak(t, NULL) != FWS_OK)
+        return t == NULL ? FWS_ERR_ARG : FWS_ERR_STATE;
     if (cap < t->pub_len)
         return FWS_ERR_TOO_BIG;
     memcpy(tpmt, t->pub, t->pub_len);
@@ -150,13 +174,16 @@ fws_err fws_attest_tpm_ak_public(const fws_attest_tpm *t, uint8_t *tpmt, size_t 
 
 void fws_attest_tpm_ak_name(const fws_attest_tpm *t, uint8_t name[FWS_ATTEST_NAME_LEN])
 {
-    memcpy(name, t->parsed.name, FWS_ATTEST_NAME_LEN);
+    if (t != NULL && t->key != NULL)
+        memcpy(name, t->parsed.name, FWS_ATTEST_NAME_LEN);
+    else
+        memset(name, 0, FWS_ATTEST_NAME_LEN);
 }
 
 fws_err fws_attest_tpm_ak_key(const fws_attest_tpm *t, fws_key **pub)
 {
-    if (t == NULL || pub == NULL)
-        return FWS_ERR_ARG;
+    if (pub == NULL || need_ak(t, NULL) != FWS_OK)
+        return t == NULL || pub == NULL ? FWS_ERR_ARG : FWS_ERR_STATE;
     return fws_key_public_dup(t->key, pub);
 }
 
@@ -288,6 +315,8 @@ fws_err fws_attest_tpm_quote(fws_attest_tpm *t, const uint8_t *nonce, size_t non
     if (t == NULL || nonce == NULL || ev == NULL || nonce_len == 0 ||
         nonce_len > FWS_ATTEST_NONCE_MAX || mask == 0 || mask >= (1u << FWS_ATTEST_PCRS))
         return fws_errf(eb, FWS_ERR_ARG, "quote: a nonce of 1..64 bytes and PCRs 0..23 needed");
+    if ((err = need_ak(t, eb)) != FWS_OK)
+        return err;
     memset(ev->pcrs, 0, sizeof(ev->pcrs));
     memcpy(ev->nonce, nonce, nonce_len);
     ev->nonce_len = nonce_len;
@@ -360,6 +389,9 @@ fws_err fws_attest_tpm_signer(fws_attest_tpm *t, fws_signer *out, fws_errbuf *eb
 {
     if (t == NULL || out == NULL)
         return fws_errf(eb, FWS_ERR_ARG, "AK signer: no TPM");
+    fws_err err = need_ak(t, eb);
+    if (err != FWS_OK)
+        return err;
     memset(out, 0, sizeof(*out));
     out->type = FWS_KEY_P256;
     fws_key_id(t->key, out->keyid);

@@ -288,7 +288,7 @@ int cmd_attest_measure(int argc, char **argv)
         err = fws_attest_log_load(o.log, 1, &log, &eb);
     if (err == FWS_OK && o.software)
         err = fws_attest_log_add(&log, (unsigned)o.pcr, o.stage, d);
-    else if (err == FWS_OK && (err = fws_attest_tpm_open(o.tcti, &t, &eb)) == FWS_OK)
+    else if (err == FWS_OK && (err = fws_attest_tpm_connect(o.tcti, &t, &eb)) == FWS_OK)
         err = fws_attest_tpm_measure(t, &log, (unsigned)o.pcr, o.stage, d, &eb);
     fws_attest_tpm_close(t);
     if (err == FWS_OK)

@@ -29,6 +29,21 @@ static void test_ak_signs_requests_not_quotes(void **state)
     fws_signer_free(&s);
     fws_key_free(pub);
     fws_attest_tpm_close(tpm);
+    /* A connection made only to measure has no AK: the AK calls say so. */
+    fws_attest_log more;
+    uint8_t d[32], name[FWS_ATTEST_NAME_LEN];
+    memset(&more, 0, sizeof(more));
+    fws_sha256("late stage", 10, d);
+    assert_int_equal(fws_attest_tpm_connect(w->tpm_a.tcti, &tpm, NULL), FWS_OK);
+    assert_int_equal(fws_attest_tpm_measure(tpm, &more, 12, "late", d, NULL), FWS_OK);
+    assert_int_equal(fws_attest_tpm_signer(tpm, &s, NULL), FWS_ERR_STATE);
+    assert_int_equal(fws_attest_tpm_ak_key(tpm, &pub), FWS_ERR_STATE);
+    fws_attest_tpm_ak_name(tpm, name);
+    assert_int_equal(name[0] | name[1], 0);
+    fws_attest_evidence *ev = calloc(1, sizeof(*ev));
+    assert_int_equal(fws_attest_tpm_quote(tpm, d, sizeof(d), 1u << 12, ev, NULL), FWS_ERR_STATE);
+    free(ev);
+    fws_attest_tpm_close(tpm);
 }
 
 /* The integration calls: the agent answers with fws_attest_device_quote, the server judges
