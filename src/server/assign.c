@@ -57,7 +57,10 @@ static fws_err decide_quarantined(fleet *f, fws_store *s, const fws_store_device
 {
     recovery_pick p = {.f = f, .d = d, .index = fleet_index(f)};
     fws_store_page page = {.after = 0, .limit = FWS_STORE_LIST_MAX, .newest_first = 1};
-    fws_err err = fws_store_release_list(s, NULL, &page, consider_recovery, &p, eb);
+    /* a recovery release published a moment ago is offered at once */
+    fws_err err = fws_fleet_sync_releases(s, f->deploy, &f->cfg, NULL, eb);
+    if (err == FWS_OK)
+        err = fws_store_release_list(s, NULL, &page, consider_recovery, &p, eb);
     json_decref(p.index);
     if (err == FWS_OK && p.found && !runs(d, &p.best))
         snprintf(out->target, sizeof(out->target), "%s", p.best.target);
