@@ -23,6 +23,7 @@ struct alert_engine {
     fws_store *store;
     alert_stats *stats;
     alert_seen *seen;
+    struct pending *pending; /* alerts to deliver in this pass */
     fws_metric *active[ALERT_KIND_COUNT];
     fws_metric *raised, *delivered_ok, *delivered_failed, *leader_metric;
 
@@ -97,27 +98,28 @@ static fws_err deliver_one(alert_engine *e, const fws_store_alert *a, fws_errbuf
 
 static fws_err deliver(alert_engine *e, fws_errbuf *eb)
 {
-    static pending p; /* only the engine's thread delivers */
-    p.n = 0;
+    pending *pp = e->pending;
+    pp->n = 0;
     fws_store_page page = {.after = e->delivered_id, .limit = DELIVER_PER_PASS};
-    fws_err err = fws_store_alert_list(e->store, 0, &page, pending_row, &p, eb);
-    for (size_t i = 0; err == FWS_OK && i < p.n && !atomic_load(&e->stop); i++) {
+    fws_err err = fws_store_alert_list(e->store, 0, &page, pending_row, pp, eb);
+    for (size_t i = 0; err == FWS_OK && i < pp->n && !atomic_load(&e->stop); i++) {
+        const fws_store_alert *a = &pp->a[i];
         fws_errbuf why = {{0}};
         char id[24];
-        snprintf(id, sizeof(id), "%lld", (long long)p.a[i].id);
-        if (deliver_one(e, &p.a[i], &why) == FWS_OK) {
+        snprintf(id, sizeof(id), "%lld", (long long)a->id);
+        if (deliver_one(e, a, &why) == FWS_OK) {
             fws_metric_add(e->delivered_ok, 1);
-            fws_server_log(e->srv, "info", "alert delivered", "id", id, "kind", p.a[i].kind, NULL);
+            fws_server_log(e->srv, "info", "alert delivered", "id", id, "kind", a->kind, NULL);
         } else {
             fws_metric_add(e->delivered_failed, 1);
-            e->failing_tries = e->failing_id == p.a[i].id ? e->failing_tries + 1 : 1;
-            e->failing_id = p.a[i].id;
+            e->failing_tries = e->failing_id == a->id ? e->failing_tries + 1 : 1;
+            e->failing_id = a->id;
             fws_server_log(e->srv, "warn", "alert delivery failed", "id", id, "error", why.msg,
                            NULL);
             if (e->failing_tries < DELIVER_TRIES)
                 return FWS_OK; /* in order: the next pass tries this one again */
         }
-        e->delivered_id = p.a[i].id;
+        e->delivered_id = a->id;
     }
     return err;
 }
@@ -243,6 +245,7 @@ static void engine_free(alert_engine *e)
     fws_store_close(e->store);
     alert_stats_free(e->stats);
     free(e->seen);
+    free(e->pending);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);
@@ -297,6 +300,8 @@ static fws_err setup(alert_engine *e, fws_errbuf *eb)
     if (err == FWS_OK && (e->stats = alert_stats_new()) == NULL)
         err = FWS_ERR_NOMEM;
     if (err == FWS_OK && (e->seen = calloc(1, sizeof(*e->seen))) == NULL)
+        err = FWS_ERR_NOMEM;
+    if (err == FWS_OK && (e->pending = calloc(1, sizeof(*e->pending))) == NULL)
         err = FWS_ERR_NOMEM;
     if (err == FWS_OK)
         err = metrics(e, eb);

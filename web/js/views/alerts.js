@@ -38,13 +38,14 @@ export async function alertsView(main) {
   }
   const rules = cfg.rules;
   const on = (x) => (x.enabled ? 'on' : 'off');
+  const usual = (x) => (x.factor > 0 ? `and ${x.factor}× the usual` : 'whatever the usual');
   main.append(h('section', { 'aria-labelledby': 'rules' }, h('h2', { id: 'rules' }, 'Rules'),
     h('p', {}, `Checked every ${duration(cfg.interval)}, and at once when the ledger grows. Delivered to `,
       cfg.webhook ? 'a webhook' : 'no webhook', ' and ', cfg.command.length ? `the command ${cfg.command[0]}` : 'no command', '.'),
     h('ul', {},
       h('li', {}, `Certificate expiry (${on(rules.certificateExpiry)}): ${duration(rules.certificateExpiry.warn)} ahead.`),
-      h('li', {}, `Verification failure spikes (${on(rules.verificationFailures)}): ${rules.verificationFailures.threshold} or more in ${duration(rules.verificationFailures.window)}, ${rules.verificationFailures.factor}× the usual.`),
-      h('li', {}, `Rollback spikes (${on(rules.rollbacks)}): ${rules.rollbacks.threshold} or more in ${duration(rules.rollbacks.window)}, ${rules.rollbacks.factor}× the usual.`),
+      h('li', {}, `Verification failure spikes (${on(rules.verificationFailures)}): ${rules.verificationFailures.threshold} or more in ${duration(rules.verificationFailures.window)} ${usual(rules.verificationFailures)}.`),
+      h('li', {}, `Rollback spikes (${on(rules.rollbacks)}): ${rules.rollbacks.threshold} or more in ${duration(rules.rollbacks.window)} ${usual(rules.rollbacks)}.`),
       h('li', {}, `Update sizes (${on(rules.updateSize)}): ${rules.updateSize.factor}× off the median of the last ${rules.updateSize.history} releases.`),
       h('li', {}, `Unexpected reboots (${on(rules.unexpectedReboots)}): ${rules.unexpectedReboots.threshold} in ${duration(rules.unexpectedReboots.window)}.`),
       h('li', {}, `Ledger forks seen by the monitor (${on(rules.logFork)}).`),
