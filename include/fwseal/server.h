@@ -290,7 +290,9 @@ typedef fws_err (*fws_task_fn)(fws_server *srv, fws_store *store, void *ctx, fws
 fws_err fws_server_add_task(fws_server *srv, const char *name, unsigned interval_ms, fws_task_fn fn,
                             void *ctx, fws_errbuf *eb) FWS_MUST_CHECK;
 /* Called once during shutdown, after the last request was answered and the last task run
- * finished, before the ledger is closed (in registration order, on the main thread). */
+ * finished, before the ledger is closed (in registration order, on the main thread); or, for
+ * a server that never ran (--check-config, a failed start), by fws_server_free. Free what the
+ * module allocated at registration here. */
 typedef void (*fws_shutdown_fn)(fws_server *srv, void *ctx);
 fws_err fws_server_on_shutdown(fws_server *srv, fws_shutdown_fn fn, void *ctx,
                                fws_errbuf *eb) FWS_MUST_CHECK;

@@ -275,6 +275,7 @@ struct fws_server {
     size_t n_tasks;
     srv_hook hooks[16];
     size_t n_hooks;
+    int hooks_ran;
     srv_ledger ledger;
 
     pthread_mutex_t pki_mu;

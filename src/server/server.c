@@ -236,6 +236,16 @@ static void supervise(fws_server *srv, int handle_signals, const sigset_t *set)
     }
 }
 
+/* Once: at the end of a run, or when a server that never ran is freed. */
+static void run_hooks(fws_server *srv)
+{
+    if (srv->hooks_ran)
+        return;
+    srv->hooks_ran = 1;
+    for (size_t i = 0; i < srv->n_hooks; i++)
+        srv->hooks[i].fn(srv, srv->hooks[i].ctx);
+}
+
 fws_err fws_server_run(fws_server *srv, int handle_signals, fws_errbuf *eb)
 {
     sigset_t set, old;
@@ -268,8 +278,7 @@ fws_err fws_server_run(fws_server *srv, int handle_signals, fws_errbuf *eb)
     atomic_store(&srv->stopping, 1);
     srv_loops_drain(srv);  /* listeners off, requests in flight answered */
     srv_workers_stop(srv); /* the queue and task runs finish */
-    for (size_t i = 0; i < srv->n_hooks; i++)
-        srv->hooks[i].fn(srv, srv->hooks[i].ctx);
+    run_hooks(srv);
     fws_errbuf leb = {{0}};
     if (fws_server_ledger_drop(srv, &leb) != FWS_OK)
         fws_server_log(srv, "error", "ledger shutdown failed", "error", leb.msg, NULL);
@@ -283,6 +292,7 @@ void fws_server_free(fws_server *srv)
 {
     if (srv == NULL)
         return;
+    run_hooks(srv);
     srv_loops_free(srv);
     for (unsigned i = 0; i < srv->workers.n_stores; i++)
         fws_store_close(srv->workers.stores[i]);
