@@ -161,6 +161,7 @@ fws_err fws_attest_anchors_add(fws_attest_anchors *a, const uint8_t *data, size_
         added++;
     }
     BIO_free(bio);
+    ERR_clear_error(); /* the read that ended the loop left "no start line" behind */
     if (err == FWS_OK && added == 0)
         err = fws_errf(eb, FWS_ERR_FORMAT, "no PEM certificate found");
     return err;
@@ -195,8 +196,10 @@ fws_err fws_attest_anchors_add_crl(fws_attest_anchors *a, const uint8_t *data, s
         crl = bio != NULL ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
         BIO_free(bio);
     }
-    if (crl == NULL)
+    if (crl == NULL) {
+        ERR_clear_error();
         return fws_errf(eb, FWS_ERR_FORMAT, "not a CRL");
+    }
     int ok = X509_STORE_add_crl(a->store, crl) == 1;
     X509_CRL_free(crl);
     if (!ok)
@@ -280,6 +283,7 @@ static fws_err verify_chain(const fws_attest_anchors *a, const fws_attest_eviden
         vp, X509_V_FLAG_X509_STRICT |
                 (a->has_crl ? X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL : 0));
     err = X509_verify_cert(ctx) == 1 ? FWS_OK : chain_error(X509_STORE_CTX_get_error(ctx), eb);
+    ERR_clear_error();
     if (err == FWS_OK)
         chain_interval(ctx, now, a->has_crl, from, until);
 out:
@@ -357,6 +361,7 @@ fws_err att_cert_check(const fws_attest_anchors *a, const fws_attest_evidence *e
     X509 *leaf = d2i_X509(NULL, &p, (long)ev->ak_cert_len);
     fws_err err;
     if (leaf == NULL || p != ev->ak_cert + ev->ak_cert_len) {
+        ERR_clear_error();
         err = fws_errf(eb, FWS_ERR_FORMAT, "akCert is not a DER certificate");
         goto out;
     }
