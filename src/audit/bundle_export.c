@@ -210,7 +210,8 @@ static fws_err attachments(bx *x, json_t *list, fws_errbuf *eb)
         return FWS_ERR_NOMEM;
     for (size_t i = 0; i < l->n_rel; i++)
         order[i] = &l->rel[i];
-    qsort(order, l->n_rel, sizeof(*order), by_index);
+    if (l->n_rel > 1)
+        qsort(order, l->n_rel, sizeof(*order), by_index);
     for (size_t i = 0; err == FWS_OK && i < l->n_rel; i++) {
         const au_release *rel = order[i];
         json_t *entry = NULL, *e;

@@ -79,7 +79,8 @@ static fws_err read_members(bv *b, const uint8_t *data, size_t len, fws_errbuf *
     }
     if (err != FWS_ERR_NOT_FOUND)
         return err;
-    qsort(b->m, b->n, sizeof(*b->m), cmp_member);
+    if (b->n > 1)
+        qsort(b->m, b->n, sizeof(*b->m), cmp_member);
     for (size_t i = 1; i < b->n; i++) {
         if (strcmp(b->m[i - 1].m.h.name, b->m[i].m.h.name) == 0)
             return fws_errf(eb, FWS_ERR_FORMAT, "%s: twice in the bundle", b->m[i].m.h.name);

@@ -146,8 +146,10 @@ static void finish_index(au_ledger *l, const revoke_list *rv)
                 l->rel[k].revoked = 1;
         }
     }
-    qsort(l->rel, l->n_rel, sizeof(*l->rel), cmp_rel);
-    qsort(l->dev, l->n_dev, sizeof(*l->dev), cmp_dev);
+    if (l->n_rel > 1)
+        qsort(l->rel, l->n_rel, sizeof(*l->rel), cmp_rel);
+    if (l->n_dev > 1)
+        qsort(l->dev, l->n_dev, sizeof(*l->dev), cmp_dev);
     size_t w = 0; /* keep the latest provision record of each device */
     for (size_t i = 0; i < l->n_dev; i++) {
         if (w > 0 && memcmp(l->dev[w - 1].key, l->dev[i].key, AU_KEY_LEN) == 0)

@@ -289,7 +289,8 @@ fws_err au_phase_pki(au_ctx *c, fws_errbuf *eb)
         snprintf(envs[i].name, sizeof(envs[i].name), "%s", names[i]);
         check_env(c, &envs[i]);
         if (envs[i].revoked != NULL)
-            qsort(envs[i].revoked, envs[i].n_revoked, sizeof(char *), cmp_str);
+            if (envs[i].n_revoked > 1)
+                qsort(envs[i].revoked, envs[i].n_revoked, sizeof(char *), cmp_str);
     }
     fws_err err = read_inventory(c, envs, eb);
     for (int i = 0; i < 3; i++) {
@@ -299,7 +300,8 @@ fws_err au_phase_pki(au_ctx *c, fws_errbuf *eb)
     }
     if (err != FWS_OK)
         return err;
-    qsort(c->inv.certs, c->inv.n, sizeof(*c->inv.certs), cmp_cert);
+    if (c->inv.n > 1)
+        qsort(c->inv.certs, c->inv.n, sizeof(*c->inv.certs), cmp_cert);
     c->r->certs = c->inv.n;
     if (c->cp_len > 0)
         tie_to_ledger(c);

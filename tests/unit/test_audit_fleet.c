@@ -324,16 +324,19 @@ static void forked_ledger(void **state)
                         "example.com/fleet --key %s >/dev/null",
                         ledger, D, fwseal(), ledger, key),
                      0);
-    for (uint64_t i = 0; i < size; i++) {
-        char rec[256];
-        snprintf(rec, sizeof(rec),
-                 "{\"type\":\"revoke\",\"schema\":1,\"time\":\"2026-01-01T00:00:00Z\","
-                 "\"subject\":\"key\",\"id\":\"fork-%llu\",\"reason\":\"rewritten\"}",
-                 (unsigned long long)i);
-        assert_int_equal(sh("echo '%s' | %s log append --dir %s --key %s - >/dev/null", rec,
-                            fwseal(), ledger, key),
-                         0);
-    }
+    char lines[160];
+    snprintf(lines, sizeof(lines), "%s/fork.lines", T);
+    FILE *f = fopen(lines, "w");
+    assert_non_null(f);
+    for (uint64_t i = 0; i < size; i++)
+        fprintf(f,
+                "{\"type\":\"revoke\",\"schema\":1,\"time\":\"2026-01-01T00:00:00Z\","
+                "\"subject\":\"key\",\"id\":\"fork-%llu\",\"reason\":\"rewritten\"}\n",
+                (unsigned long long)i);
+    fclose(f);
+    assert_int_equal(
+        sh("%s log append --dir %s --key %s --lines %s >/dev/null", fwseal(), ledger, key, lines),
+        0);
     r = audit();
     print_findings(r);
     assert_int_equal(found(r, "ledger-fork", FWS_AUDIT_RED, "ledger"), 1);
