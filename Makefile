@@ -9,7 +9,7 @@ ASAN     ?= build-asan
 CMAKE    ?= cmake
 SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench -name '*.[ch]')
 
-.PHONY: all setup build asan test test-fast demo fuzz format format-check bench clean
+.PHONY: all setup build asan test test-asan-all test-fast demo fuzz format format-check bench clean
 
 all: build
 
@@ -29,8 +29,12 @@ asan:
 test: setup format-check build asan
 	@echo "== tests (gcc, -Werror) =="
 	@ctest --test-dir $(BUILD) -j$(NPROC) --output-on-failure -LE fuzz
-	@echo "== unit and command-line tests under ASan+UBSan, fuzz targets $(or $(FWS_FUZZ_SECONDS),10)s each =="
-	@ctest --test-dir $(ASAN) -j$(NPROC) --output-on-failure -L 'unit|cli|fuzz'
+	@echo "== unit tests under ASan+UBSan, each libFuzzer target for 10 s =="
+	@ctest --test-dir $(ASAN) -j$(NPROC) --output-on-failure -L 'unit|fuzz'
+
+# The command-line and interop tests under ASan+UBSan too (slower; not part of `make test`).
+test-asan-all: setup asan
+	@ctest --test-dir $(ASAN) -j$(NPROC) --output-on-failure -LE interop
 
 # Only the normal build's tests, no setup: for a quick loop while editing.
 test-fast: build
