@@ -8,9 +8,10 @@
 //       prints {"status", "body"}
 //   node fleet_client.mjs payload DEVICE TYPE TARGET SHA256 [SEQ] [TIME]
 //       prints a report payload like the agent's
-//   node fleet_client.mjs storm URL CA DIR N ACKS TARGET SHA256
-//       devices DIR/dI/device.crt + DIR/dI.key (I = 1..N) each send one install report at
-//       once; every acknowledged report's device ID is appended to ACKS as soon as it arrives
+//   node fleet_client.mjs storm URL CA DIR N ACKS TARGET SHA256 ROUNDS
+//       devices DIR/dI/device.crt + DIR/dI.key + DIR/dI.id (I = 1..N), all at once, each send
+//       ROUNDS install reports one after the other (seq 1..ROUNDS, a second apart in "time");
+//       every acknowledged report is appended to ACKS ("DEVICE SEQ") as soon as it arrives
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -86,25 +87,30 @@ async function assign(url, ca, cert, key, pubFile, device, nonce) {
   return out;
 }
 
-async function storm(url, ca, dir, n, acks, target, sha) {
+async function storm(url, ca, dir, n, acks, target, sha, rounds) {
   const caPem = fs.readFileSync(ca);
   const fd = fs.openSync(acks, 'a');
-  let acked = 0;
+  let acked = 0, refused = 0;
   await Promise.all(Array.from({length: n}, async (_, i) => {
     const name = `d${i + 1}`;
     const device = fs.readFileSync(`${dir}/${name}.id`, 'utf8').trim();
     const key = fs.readFileSync(`${dir}/${name}.key`);
-    const env = sign(makePayload(device, 'install', target, sha), key);
-    const r = await request(url, caPem, fs.readFileSync(`${dir}/${name}/device.crt`), key,
-      'POST', '/api/v1/device/report', env);
-    if (r.status >= 200 && r.status < 300) {
-      fs.writeSync(fd, `${device}\n`);
-      fs.fsyncSync(fd);
-      acked++;
+    const cert = fs.readFileSync(`${dir}/${name}/device.crt`);
+    for (let seq = 1; seq <= rounds; seq++) {
+      const time = `2027-01-15T08:00:${String(seq).padStart(2, '0')}Z`;
+      const env = sign(makePayload(device, 'install', target, sha, seq, time), key);
+      const r = await request(url, caPem, cert, key, 'POST', '/api/v1/device/report', env);
+      if (r.status >= 200 && r.status < 300) {
+        fs.writeSync(fd, `${device} ${seq}\n`);
+        acked++;
+      } else {
+        refused++;
+        if (r.status !== 0) process.stderr.write(`${device} ${seq}: ${r.status} ${r.body}\n`);
+      }
     }
   }));
   fs.closeSync(fd);
-  return {acked};
+  return {acked, refused};
 }
 
 const [cmd, ...a] = process.argv.slice(2);
@@ -127,7 +133,7 @@ if (cmd === 'assign') {
   process.stdout.write(makePayload(...a));
   process.exit(0);
 } else if (cmd === 'storm') {
-  out = await storm(a[0], a[1], a[2], Number(a[3]), a[4], a[5], a[6]);
+  out = await storm(a[0], a[1], a[2], Number(a[3]), a[4], a[5], a[6], Number(a[7] || 1));
 } else {
   console.error('unknown command');
   process.exit(2);
