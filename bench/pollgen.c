@@ -78,6 +78,16 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Says why a connection failed (the first few times only). */
+static void report(const conn *c, const char *what, const char *detail)
+{
+    static atomic_int told;
+    if (atomic_fetch_add(&told, 1) < 8)
+        fprintf(stderr, "pollgen: connection %s after %d requests: %s%s%s\n",
+                c->connected ? "open" : "opening", c->done_requests, what, detail[0] ? ": " : "",
+                detail);
+}
+
 static void finish(conn *c, int error)
 {
     worker *w = c->w;
@@ -184,6 +194,9 @@ static void on_read(struct bufferevent *bev, void *arg)
         c->w->requests++;
         record(c->w, now_us() - c->sent_us);
         if (c->status != 200) {
+            char st[16];
+            snprintf(st, sizeof(st), "%d", c->status);
+            report(c, "HTTP status", st);
             finish(c, 1);
             return;
         }
@@ -210,11 +223,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     }
     if (!c->finished) {
         unsigned long e = bufferevent_get_openssl_error(bev);
-        if (e != 0) {
-            char buf[256];
+        char buf[256] = "";
+        if (e != 0)
             ERR_error_string_n(e, buf, sizeof(buf));
-            fprintf(stderr, "pollgen: TLS: %s\n", buf);
-        }
+        else if (what & BEV_EVENT_ERROR)
+            snprintf(buf, sizeof(buf), "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        report(c,
+               (what & BEV_EVENT_EOF)       ? "closed by the server"
+               : (what & BEV_EVENT_TIMEOUT) ? "timeout"
+                                            : "error",
+               buf);
         finish(c, 1);
     }
 }
