@@ -416,6 +416,30 @@ static void test_tiles_disagree(void **state)
     assert_non_null(strstr(msg, "the tiles disagree with the tree state"));
 }
 
+/* The checkpoint covers 5 entries, the tree 9: a tile only the checkpoint's size uses is
+ * damaged, so the tiles no longer give the checkpoint's root. */
+static void test_tiles_disagree_with_checkpoint(void **state)
+{
+    fixture *f = *state;
+    char msg[FWS_ERRBUF_SIZE], path[400];
+    size_t len = 0;
+    fill(f, 5);
+    fws_ledger *l = tw_open(f->log, NULL);
+    uint8_t x[4] = {'m', 'o', 'r', 'e'};
+    fws_ledger_entry e[4] = {{x, 1}, {x, 2}, {x, 3}, {x, 4}};
+    uint64_t idx[4];
+    assert_int_equal(fws_ledger_append(l, e, 4, idx, NULL, NULL), FWS_OK);
+    fws_ledger_close(l); /* no signer: the checkpoint stays at 5 */
+    assert_int_equal(try_open(f, msg), FWS_OK);
+    snprintf(path, sizeof(path), "%s/tile/0/000.p/5", f->log);
+    uint8_t *t = (uint8_t *)tw_slurp(path, &len);
+    t[100] ^= 1;
+    tw_write(path, t, len);
+    free(t);
+    assert_int_equal(try_open(f, msg), FWS_ERR_INCONSISTENT);
+    assert_non_null(strstr(msg, "the tiles disagree with the checkpoint: at size 5"));
+}
+
 static void test_checkpoint_ahead_of_state(void **state)
 {
     fixture *f = *state;
@@ -480,6 +504,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_and_keys, setup_any, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_from_another_key, setup_any, teardown),
         cmocka_unit_test_setup_teardown(test_tiles_disagree, setup_any, teardown),
+        cmocka_unit_test_setup_teardown(test_tiles_disagree_with_checkpoint, setup_any, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_ahead_of_state, setup_any, teardown),
         cmocka_unit_test_setup_teardown(test_cosignature_merge, setup_any, teardown),
     };
