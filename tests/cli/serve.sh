@@ -288,8 +288,16 @@ srv_curl /healthz -X DELETE -D headers
 expect_status 405
 grep -qi '^Allow: GET, HEAD' headers || fail "Allow"
 
-# ---- graceful shutdown ----
+# ---- graceful shutdown: a download in flight completes, then the server exits 0 ----
+curl -sS --cacert "$SRV_DEPLOY/pki/prod/root.crt" --limit-rate 100k -o slow.bin \
+  "$SRV_URL/repo/targets/hub/1.0.0/$TARGET_SHA.fw.bin" 2>slow.err &
+CURL_PID=$!
+for i in $(seq 1 50); do [ -s slow.bin ] && break; sleep 0.1; done
+[ -s slow.bin ] || fail "download did not start"
 srv_stop || fail "serve exited non-zero"
+wait "$CURL_PID" || { cat slow.err >&2; fail "download cut by the shutdown"; }
+cmp -s slow.bin fw.bin || fail "download incomplete after shutdown"
+ok
 grep -q '"signal received: shutting down"' "$SRV_LOG" || fail "no shutdown log"
 grep -q ' info stopped' "$SRV_LOG" || fail "no stop log"
 grep -q 'request remote=127.0.0.1 method=GET path=/healthz status=200' "$SRV_LOG" || fail "access log"
