@@ -23,6 +23,18 @@ typedef struct au_job {
 
 typedef struct au_pool au_pool;
 
+typedef enum au_check {
+    AU_REPORT_OK = 0,
+    AU_REPORT_MALFORMED,     /* not a report envelope */
+    AU_REPORT_NO_KEY,        /* the inventory holds no key for the device */
+    AU_REPORT_BAD_SIGNATURE, /* no signature by one of the device's keys */
+} au_check;
+
+#define AU_PAYLOAD_MAX 16384
+/* Checks a report's envelope and signature; payload (AU_PAYLOAD_MAX bytes) receives the signed
+ * payload on success. Thread-safe. */
+au_check au_report_check(const au_job *j, uint8_t *payload, size_t *payload_len);
+
 fws_err au_pool_start(au_ctx *c, unsigned threads, au_pool **out);
 /* Takes ownership of j; blocks while the queue is full. */
 void au_pool_submit(au_pool *p, au_job *j);

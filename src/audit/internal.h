@@ -112,6 +112,7 @@ typedef struct au_cert {
     uint8_t sha256[32];
     int env, kind, status;
     int64_t not_before, not_after, revoked_at;
+    uint8_t spki_sha256[32]; /* the key's ID in a DSSE signature */
     uint8_t pub[FWS_PUBKEY_MAX];
     uint8_t pub_len;
     uint8_t pub_type; /* fws_key_type, 0 when the key could not be read */

@@ -209,8 +209,10 @@ static fws_err add_cert(au_ctx *c, sqlite3_stmt *st, env_ca *envs)
     k->not_after = sqlite3_column_int64(st, 7);
     k->revoked_at = sqlite3_column_int64(st, 8);
     if (der != NULL && der_len > 0 && der_len <= CERT_DER_MAX &&
-        au_cert_spki(der, (size_t)der_len, &spki, &spki_len) == FWS_OK)
+        au_cert_spki(der, (size_t)der_len, &spki, &spki_len) == FWS_OK) {
+        fws_sha256(spki, spki_len, k->spki_sha256);
         (void)au_spki_raw(spki, spki_len, k->pub, &k->pub_len, &k->pub_type);
+    }
     judge_cert(c, k, dev, envs);
     inv->n++;
     return FWS_OK;

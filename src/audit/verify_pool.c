@@ -4,11 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit/fleet.h"
-#include "fwseal/dsse.h"
 #include "fwseal/json.h"
 
 #define QUEUE_CAP 2048
-#define REPORT_PAYLOAD_TYPE "application/vnd.fwseal.report+json"
 
 struct au_pool {
     pthread_mutex_t lock;
@@ -30,52 +28,51 @@ void au_job_free(au_job *j)
     }
 }
 
-static void load_keys(const au_job *j, fws_key **keys, size_t *n)
+/* A string field of a canonical payload, or of any JSON layout through jansson. */
+static int payload_str(json_t *doc, const uint8_t *p, size_t len, const char *key, char *out,
+                       size_t cap)
 {
-    *n = 0;
-    for (size_t i = 0; i < j->n_certs && *n < AU_JOB_KEYS; i++) {
-        const au_cert *k = &j->certs[i];
-        fws_key *key = NULL;
-        if (k->pub_type != 0 &&
-            fws_key_from_raw_public((fws_key_type)k->pub_type, k->pub, k->pub_len, &key) == FWS_OK)
-            keys[(*n)++] = key;
+    const char *v;
+    size_t vl;
+    int str = 0;
+    if (doc != NULL) {
+        const char *s = json_string_value(json_object_get(doc, key));
+        return s != NULL && strlen(s) < cap && snprintf(out, cap, "%s", s) >= 0;
     }
+    if (fws_audit_json_field((const char *)p, len, key, &v, &vl, &str) != FWS_OK || !str ||
+        vl >= cap || memchr(v, '\\', vl) != NULL)
+        return 0;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+    return 1;
 }
 
-static void judge_payload(au_ctx *c, const au_job *j, const uint8_t *payload, size_t len)
+static int payload_digest(json_t *doc, const uint8_t *p, size_t len, uint8_t out[32])
 {
-    json_t *p = NULL;
-    const char *dev = NULL, *type = NULL, *hex = NULL;
-    json_t *img = NULL;
-    fws_errbuf eb = {{0}};
-    uint8_t digest[32];
-    if (fws_json_parse(payload, len, 0, NULL, &p, &eb) != FWS_OK ||
-        fws_json_get_string(p, "device", &dev, &eb) != FWS_OK ||
-        fws_json_get_string(p, "type", &type, &eb) != FWS_OK) {
-        au_flag(c->r, FWS_AUDIT_RED, "report-malformed", j->device, "report %lld: %s",
-                (long long)j->id, eb.msg);
-        goto out;
+    const char *v, *h;
+    size_t vl, hl;
+    int str = 0;
+    if (doc != NULL) {
+        h = json_string_value(json_object_get(json_object_get(doc, "image"), "sha256"));
+        return h != NULL && au_hex32(h, strlen(h), out);
     }
-    if (strcmp(dev, j->device) != 0)
-        au_flag(c->r, FWS_AUDIT_RED, "report-device-mismatch", j->device,
-                "report %lld is about device %.64s", (long long)j->id, dev);
-    if (strcmp(type, j->kind) != 0)
-        au_flag(c->r, FWS_AUDIT_RED, "report-device-mismatch", j->device,
-                "report %lld says %.32s but was stored as %s", (long long)j->id, type, j->kind);
-    if (strcmp(type, "install") != 0)
-        goto out;
-    if (fws_json_get_object(p, "image", &img, &eb) != FWS_OK ||
-        fws_json_get_string(img, "sha256", &hex, &eb) != FWS_OK ||
-        !au_hex32(hex, strlen(hex), digest)) {
-        au_flag(c->r, FWS_AUDIT_RED, "report-malformed", j->device, "report %lld: no image digest",
-                (long long)j->id);
-        goto out;
-    }
-    if (c->cp_len > 0 && au_release_by_digest(&c->ledger, digest) == NULL)
+    return fws_audit_json_field((const char *)p, len, "image", &v, &vl, &str) == FWS_OK && !str &&
+           fws_audit_json_field(v, vl, "sha256", &h, &hl, &str) == FWS_OK && str &&
+           au_hex32(h, hl, out);
+}
+
+static void judge_install(au_ctx *c, const au_job *j, const uint8_t digest[32])
+{
+    char hex[65];
+    if (c->cp_len == 0)
+        return;
+    if (au_release_by_digest(&c->ledger, digest) == NULL) {
+        fws_hex_encode(digest, 32, hex);
         au_flag(c->r, FWS_AUDIT_RED, "unknown-firmware", j->device,
                 "report %lld: installed %.16s…, which no release record names", (long long)j->id,
                 hex);
-    if (c->cp_len > 0 && j->ledger_index >= 0) {
+    }
+    if (j->ledger_index >= 0) {
         const au_install *in = au_install_at(&c->ledger, (uint64_t)j->ledger_index);
         if (in == NULL || memcmp(in->key, j->key, AU_KEY_LEN) != 0 ||
             memcmp(in->image, digest, 32) != 0)
@@ -83,45 +80,65 @@ static void judge_payload(au_ctx *c, const au_job *j, const uint8_t *payload, si
                     "report %lld: ledger entry %lld is not its install record", (long long)j->id,
                     (long long)j->ledger_index);
     }
-out:
-    json_decref(p);
+}
+
+static void judge_payload(au_ctx *c, const au_job *j, const uint8_t *payload, size_t len)
+{
+    char dev[FWS_AUDIT_SUBJECT_MAX], type[32];
+    uint8_t digest[32];
+    json_t *doc = NULL;
+    /* canonical payloads (what the agent writes) are read without a parse */
+    if (!payload_str(NULL, payload, len, "device", dev, sizeof(dev)) &&
+        fws_json_parse(payload, len, 0, NULL, &doc, NULL) != FWS_OK) {
+        au_flag(c->r, FWS_AUDIT_RED, "report-malformed", j->device,
+                "report %lld: the payload is not JSON", (long long)j->id);
+        return;
+    }
+    if (!payload_str(doc, payload, len, "device", dev, sizeof(dev)) ||
+        !payload_str(doc, payload, len, "type", type, sizeof(type))) {
+        au_flag(c->r, FWS_AUDIT_RED, "report-malformed", j->device,
+                "report %lld: no device or type", (long long)j->id);
+    } else if (strcmp(dev, j->device) != 0 || strcmp(type, j->kind) != 0) {
+        au_flag(c->r, FWS_AUDIT_RED, "report-device-mismatch", j->device,
+                "report %lld says %.32s about device %.64s, but was stored as %s from this device",
+                (long long)j->id, type, dev, j->kind);
+    } else if (strcmp(type, "install") == 0) {
+        if (payload_digest(doc, payload, len, digest))
+            judge_install(c, j, digest);
+        else
+            au_flag(c->r, FWS_AUDIT_RED, "report-malformed", j->device,
+                    "report %lld: no image digest", (long long)j->id);
+    }
+    json_decref(doc);
 }
 
 static void judge(au_pool *pool, au_job *j)
 {
+    static _Thread_local uint8_t payload[AU_PAYLOAD_MAX];
     au_ctx *c = pool->c;
-    fws_dsse_envelope env;
-    fws_key *keys[AU_JOB_KEYS];
-    size_t n = 0;
-    fws_errbuf eb = {{0}};
-    memset(&env, 0, sizeof(env));
+    size_t len = 0;
     if (j->revoked_at > 0 && j->received_at > j->revoked_at)
         au_flag(c->r, FWS_AUDIT_RED, "revoked-still-reporting", j->device,
                 "report %lld arrived %lld s after the device's certificates were revoked",
                 (long long)j->id, (long long)(j->received_at - j->revoked_at));
-    if (fws_dsse_parse(j->body, j->len, &env, &eb) != FWS_OK ||
-        strcmp(env.payload_type, REPORT_PAYLOAD_TYPE) != 0) {
-        au_flag(c->r, FWS_AUDIT_RED, "forged-report", j->device, "report %lld: %s",
-                (long long)j->id, eb.msg[0] ? eb.msg : "not a report envelope");
-        goto out;
-    }
-    load_keys(j, keys, &n);
-    if (n == 0) {
+    switch (au_report_check(j, payload, &len)) {
+    case AU_REPORT_OK:
+        __atomic_add_fetch(&pool->verified, 1, __ATOMIC_RELAXED);
+        judge_payload(c, j, payload, len);
+        break;
+    case AU_REPORT_MALFORMED:
+        au_flag(c->r, FWS_AUDIT_RED, "forged-report", j->device,
+                "report %lld: not a valid report envelope", (long long)j->id);
+        break;
+    case AU_REPORT_NO_KEY:
         au_flag(c->r, FWS_AUDIT_RED, "report-unverifiable", j->device,
                 "report %lld: the inventory holds no key for this device", (long long)j->id);
-        goto out;
-    }
-    if (fws_dsse_verify(&env, (const fws_key *const *)keys, n, 1, &eb) != FWS_OK) {
+        break;
+    case AU_REPORT_BAD_SIGNATURE:
         au_flag(c->r, FWS_AUDIT_RED, "forged-report", j->device,
-                "report %lld: not signed by the device's key (%s)", (long long)j->id, eb.msg);
-        goto out;
+                "report %lld: not signed by any of the device's certified keys", (long long)j->id);
+        break;
     }
-    __atomic_add_fetch(&pool->verified, 1, __ATOMIC_RELAXED);
-    judge_payload(c, j, env.unverified_payload, env.payload_len);
-out:
-    for (size_t i = 0; i < n; i++)
-        fws_key_free(keys[i]);
-    fws_dsse_envelope_free(&env);
 }
 
 static void *worker(void *arg)
