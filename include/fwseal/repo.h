@@ -223,18 +223,32 @@ typedef struct fws_rotate_req {
     const fws_passphrase *pp;
     fws_repo_keyrefs extra_keys; /* e.g. the old root keys on offline media */
     int64_t now;
+    /* Where the rotation is recorded: a `key` record per key the role gains ("add") and per key
+     * it loses ("revoke"), appended before anything is published. NULL: no records. */
+    const fws_repo_ledger *ledger;
 } fws_rotate_req;
+
+#define FWS_REPO_MAX_RECORDS (2 * FWS_REPO_MAX_KEYS) /* key records of one rotation */
+
+typedef struct fws_rotate_record {
+    uint64_t index;            /* ledger index of the `key` record */
+    char keyid[FWS_KEYID_LEN]; /* fwseal key ID: hex SHA-256 of the SubjectPublicKeyInfo DER */
+    int added;                 /* 1: "add", 0: "revoke" */
+} fws_rotate_record;
 
 typedef struct fws_rotate_result {
     int64_t root_version; /* the new root version, N+1 */
     size_t n_keys;
     char keyids[FWS_REPO_MAX_KEYS][FWS_KEYID_LEN];
+    size_t n_records; /* key records appended (0 without a ledger) */
+    fws_rotate_record records[FWS_REPO_MAX_RECORDS];
 } fws_rotate_result;
 
 /* Replaces a role's keys: new keys are written, N+1.root.json is signed by the threshold of the
- * old root keys and (for root) of the new ones, the roles signed by the new keys are re-signed,
- * and timestamp.json is replaced last. A rotation interrupted after its keys were recorded is
- * completed with those keys by running it again. */
+ * old root keys and (for root) of the new ones, the `key` records go to req->ledger, the roles
+ * signed by the new keys are re-signed, and timestamp.json is replaced last. A rotation
+ * interrupted after its keys were recorded is completed with those keys by running it again
+ * (its key records are appended again if the first run got that far). */
 fws_err fws_repo_rotate(fws_deploy *d, const fws_rotate_req *req, fws_rotate_result *out,
                         fws_errbuf *eb) FWS_MUST_CHECK;
 

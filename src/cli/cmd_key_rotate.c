@@ -20,8 +20,11 @@ static void usage(FILE *f)
             "keys go to --key-dir (default: beside the current ones). --use gives the role\n"
             "existing keys instead of new ones, e.g. keys in a PKCS#11 token\n"
             "(pkcs11:token=...;object=...). The old keys stay in\n"
-            "fwseal.json as retired. If publishing fails after the new keys were recorded,\n"
-            "running the same command again finishes the rotation with those keys.\n");
+            "fwseal.json as retired. Before anything is published the ledger gets a `key`\n"
+            "record for each key the role gains (action \"add\") and each it loses (\"revoke\"),\n"
+            "naming the key by its fwseal key ID (SHA-256 of its SubjectPublicKeyInfo). If\n"
+            "recording or publishing fails after the new keys were recorded, running the same\n"
+            "command again finishes the rotation with those keys.\n");
 }
 
 typedef struct rotate_cli {
@@ -111,15 +114,25 @@ static int report(const rotate_cli *c, const fws_rotate_result *res)
 {
     const char *role = fws_tuf_kind_name(c->r.role);
     if (c->json) {
-        json_t *ids = json_array();
+        json_t *ids = json_array(), *recs = json_array();
         for (size_t i = 0; i < res->n_keys; i++)
             json_array_append_new(ids, json_string(res->keyids[i]));
-        return cli_print_json(json_pack("{s:s, s:I, s:o}", "role", role, "rootVersion",
-                                        (json_int_t)res->root_version, "keyids", ids));
+        for (size_t i = 0; i < res->n_records; i++)
+            json_array_append_new(recs, json_pack("{s:I, s:s, s:s}", "ledgerIndex",
+                                                  (json_int_t)res->records[i].index, "keyid",
+                                                  res->records[i].keyid, "action",
+                                                  res->records[i].added ? "add" : "revoke"));
+        return cli_print_json(json_pack("{s:s, s:I, s:o, s:o}", "role", role, "rootVersion",
+                                        (json_int_t)res->root_version, "keyids", ids,
+                                        "ledgerRecords", recs));
     }
     printf("rotated the %s keys; root is now version %lld\n", role, (long long)res->root_version);
     for (size_t i = 0; i < res->n_keys; i++)
         printf("  %s key  %s\n", role, res->keyids[i]);
+    for (size_t i = 0; i < res->n_records; i++)
+        printf("  ledger record %llu: %s %s key, fwseal key ID %s\n",
+               (unsigned long long)res->records[i].index, res->records[i].added ? "add" : "revoke",
+               role, res->records[i].keyid);
     return CLI_OK;
 }
 
@@ -130,6 +143,8 @@ int cmd_key_rotate(int argc, char **argv)
     fws_passphrase pp;
     fws_deploy *d = NULL;
     fws_rotate_result res;
+    cli_repo_ledger bound;
+    fws_repo_ledger ledger;
     int rc = parse(argc, argv, &c);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
@@ -137,10 +152,14 @@ int cmd_key_rotate(int argc, char **argv)
     fws_err err = fws_deploy_open(c.dir, &d, &eb);
     if (err == FWS_OK)
         err = cli_repo_passphrase(c.passfile, 0, &pp, &eb);
+    if (err == FWS_OK)
+        err = cli_repo_ledger_bind(&bound, d, &pp, NULL, &ledger, &eb);
     if (err == FWS_OK) {
         c.r.pp = &pp;
         c.r.now = cli_repo_now();
+        c.r.ledger = &ledger;
         err = fws_repo_rotate(d, &c.r, &res, &eb);
+        cli_repo_ledger_warn(&bound, "key rotate");
     }
     fws_passphrase_wipe(&pp);
     fws_deploy_close(d);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "fwseal/json.h"
 #include "repo_internal.h"
+#include "repo_keylog.h"
 
 static json_t *root_role(const repo_state *st, fws_tuf_kind kind)
 {
@@ -196,38 +197,60 @@ static fws_err rotate(fws_deploy *d, const fws_rotate_req *r, repo_state *st, re
     return err == FWS_OK ? repo_config_save(d, eb) : err;
 }
 
+/* The config now names the new keys (from here on the key files must stay): record the change
+ * in the ledger, then publish. */
+static fws_err record_and_publish(fws_deploy *d, const fws_rotate_req *r, repo_state *st,
+                                  const json_t *old_root, repo_keyring *kr, repo_undo *undo,
+                                  fws_rotate_result *res, fws_errbuf *eb)
+{
+    fws_errbuf e = {{0}};
+    fws_err err = repo_key_records(old_root, st->docs[FWS_TUF_ROOT].signed_obj, r->role, r->now,
+                                   r->ledger, res, &e);
+    const char *step = "recording the key change in the ledger";
+    if (err == FWS_OK) {
+        err = repo_commit(d, st, kr, r->now, undo, &e);
+        step = "publishing";
+    }
+    if (err != FWS_OK)
+        return fws_errf(eb, err,
+                        "the new keys are in fwseal.json, but %s failed (run `fwseal key rotate "
+                        "%s` again to finish): %s",
+                        step, fws_tuf_kind_name(r->role), e.msg);
+    return FWS_OK;
+}
+
 fws_err fws_repo_rotate(fws_deploy *d, const fws_rotate_req *r, fws_rotate_result *out,
                         fws_errbuf *eb)
 {
     repo_state st;
     repo_keyring kr;
     repo_undo undo = {0};
-    fws_errbuf e = {{0}};
+    fws_rotate_result res;
+    json_t *old_root = NULL;
     fws_err err;
     if (d == NULL || r == NULL || (int)r->role < 0 || r->role >= FWS_TUF_KIND_COUNT)
         return FWS_ERR_ARG;
+    memset(&res, 0, sizeof(res));
     repo_keyring_init(&kr, d, r->pp, &r->extra_keys);
     if ((err = repo_state_load(d, &st, eb)) != FWS_OK)
         return err;
-    if ((err = rotate(d, r, &st, &kr, &undo, eb)) == FWS_OK) {
-        /* The config now names the new keys: from here on the key files must stay. */
+    old_root = json_deep_copy(st.docs[FWS_TUF_ROOT].signed_obj);
+    if (old_root == NULL)
+        err = fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
+    if (err == FWS_OK && (err = rotate(d, r, &st, &kr, &undo, eb)) == FWS_OK) {
         repo_undo_clear(&undo);
-        err = repo_commit(d, &st, &kr, r->now, &undo, &e);
-        if (err != FWS_OK)
-            err = fws_errf(eb, err,
-                           "the new keys are in fwseal.json, but publishing failed (run `fwseal "
-                           "key rotate %s` again to finish): %s",
-                           fws_tuf_kind_name(r->role), e.msg);
+        err = record_and_publish(d, r, &st, old_root, &kr, &undo, &res, eb);
     }
     repo_undo_rollback(&undo);
     if (err == FWS_OK && out != NULL) {
         json_t *ids = json_object_get(root_role(&st, r->role), "keyids");
-        memset(out, 0, sizeof(*out));
-        out->root_version = st.docs[FWS_TUF_ROOT].version;
+        res.root_version = st.docs[FWS_TUF_ROOT].version;
         for (size_t i = 0; i < json_array_size(ids) && i < FWS_REPO_MAX_KEYS; i++)
-            snprintf(out->keyids[out->n_keys++], FWS_KEYID_LEN, "%s",
+            snprintf(res.keyids[res.n_keys++], FWS_KEYID_LEN, "%s",
                      json_string_value(json_array_get(ids, i)));
+        *out = res;
     }
+    json_decref(old_root);
     repo_keyring_free(&kr);
     repo_state_free(&st);
     return err;
