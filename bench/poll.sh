@@ -3,7 +3,8 @@
 # fwseal-pollgen opens POLL_CONNECTIONS connections with a device certificate and polls for
 # POLL_SECONDS, first against `fwseal serve`, then against nginx (Debian's nginx-light) serving
 # the same file with the same server certificate, the same client verification (the device
-# CA and its CRL) and TLS 1.3, in the same run. Prints requests per second of each, the ratio,
+# CA and its CRL, a certificate required: --repo-auth device / ssl_verify_client on) and TLS
+# 1.3, in the same run. Prints requests per second of each, the ratio,
 # and the p50/p99 latencies. Target: fwseal at least half of nginx's rate.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +55,7 @@ field() { node -e "process.stdout.write(String(JSON.parse(require('fs').readFile
 
 # ---- fwseal serve ----
 "$FWSEAL" serve --dir "$D" --listen 127.0.0.1:0 --port-file fwseal.port --no-keys \
-  --threads "$(nproc)" >serve.log 2>&1 &
+  --threads "$(nproc)" --repo-auth device >serve.log 2>&1 &
 SRV_PID=$!
 for _ in $(seq 1 100); do [ -s fwseal.port ] && break; sleep 0.1; done
 [ -s fwseal.port ] || { cat serve.log >&2; exit 1; }

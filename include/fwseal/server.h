@@ -104,6 +104,8 @@ typedef struct fws_server_config {
     unsigned refresh_interval_s; /* how often the timestamp refresh task runs; 0: 60 */
     double device_rate;          /* requests per second per device on rate-limited routes; 0: 1 */
     unsigned device_burst;       /* bucket size; 0: 10 */
+    int repo_device_auth;        /* 1: /repo/... needs a device certificate like device routes
+                                    (default: public, as TUF metadata and targets are signed) */
 } fws_server_config;
 
 typedef struct fws_server fws_server;

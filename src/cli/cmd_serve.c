@@ -21,7 +21,8 @@ static void usage(FILE *f)
         "                    [--log-format text|json] [--access-log] [--tls12]\n"
         "                    [--max-connections N] [--idle-timeout MS] [--request-timeout MS]\n"
         "                    [--shutdown-timeout MS] [--refresh-interval S]\n"
-        "                    [--device-rate PER_SECOND] [--device-burst N]\n"
+        "                    [--device-rate PER_SECOND] [--device-burst N] [--repo-auth "
+        "none|device]\n"
         "                    [--passphrase-file F | --no-keys] [--port-file F] [--check-config] "
         "[--json]\n"
         "       fwseal serve cert --dir DEPLOY [--env ENV] [--name DNS_OR_IP]... [--days N]\n"
@@ -31,8 +32,9 @@ static void usage(FILE *f)
         "(/repo/...), the ledger (/log/...), EST enrollment (/.well-known/est/...), the CRL\n"
         "(/crl/ENV.crl), the operator API (/api/v1/..., bearer tokens from fwseal token),\n"
         "/metrics, /healthz and the dashboard (/). Device endpoints need a client certificate\n"
-        "from the environment's device CA. The keys' passphrase (FWSEAL_PASSPHRASE,\n"
-        "--passphrase-file, or the terminal) unlocks the CA issuer, the timestamp and the\n"
+        "from the environment's device CA (with --repo-auth device, /repo/... too). The keys'\n"
+        "passphrase (FWSEAL_PASSPHRASE, --passphrase-file, or the terminal) unlocks the CA issuer, "
+        "the timestamp and the\n"
         "ledger keys; without it (--no-keys) enrollment, refresh and /log/add are off.\n"
         "SIGTERM or SIGINT shuts down gracefully. --check-config loads everything, binds\n"
         "nothing, and exits 0 when the configuration is good. --port-file writes the bound\n"
@@ -169,6 +171,7 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
         {"refresh-interval", required_argument, NULL, 'R'},
         {"device-rate", required_argument, NULL, 'x'},
         {"device-burst", required_argument, NULL, 'b'},
+        {"repo-auth", required_argument, NULL, 'A'},
         {"passphrase-file", required_argument, NULL, 'p'},
         {"no-keys", no_argument, NULL, 'k'},
         {"port-file", required_argument, NULL, 'P'},
@@ -242,6 +245,12 @@ static int parse_serve(int argc, char **argv, serve_opts *o)
         }
         case 'b':
             err = parse_uint("--device-burst", optarg, 1000000, &cfg->device_burst, &eb);
+            break;
+        case 'A':
+            if (strcmp(optarg, "device") == 0)
+                cfg->repo_device_auth = 1;
+            else if (strcmp(optarg, "none") != 0)
+                err = fws_errf(&eb, FWS_ERR_USAGE, "--repo-auth: none or device");
             break;
         case 'p':
             o->passfile = optarg;

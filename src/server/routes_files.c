@@ -162,15 +162,18 @@ static fws_err healthz(fws_req *req, fws_resp *resp, void *ctx, fws_errbuf *eb)
 
 fws_err srv_routes_files(fws_server *srv, fws_errbuf *eb)
 {
+    const fws_auth repo_auth = srv->cfg.repo_device_auth ? FWS_AUTH_DEVICE : FWS_AUTH_NONE;
     const fws_route routes[] = {
         {.method = "GET",
          .path = "/repo/metadata/",
+         .auth = repo_auth,
          .match = FWS_MATCH_PREFIX,
          .on_loop = 1,
          .fn = repo_metadata,
          .ctx = srv},
         {.method = "GET",
          .path = "/repo/targets/",
+         .auth = repo_auth,
          .match = FWS_MATCH_PREFIX,
          .on_loop = 1,
          .fn = repo_target,

@@ -125,4 +125,17 @@ expect_body '^fwseal_rate_limited_total [1-9]'
 expect_body '^fwseal_timeouts_total [1-9]'
 
 srv_stop || fail "serve exited non-zero"
+
+# ---- --repo-auth device: the repository needs a device certificate too ----
+srv_start --repo-auth device
+srv_curl /repo/metadata/timestamp.json
+expect_status 401
+srv_dcurl d1 /repo/metadata/timestamp.json
+expect_status 200
+expect_body '"_type":"timestamp"'
+srv_curl /healthz
+expect_status 200
+srv_stop || fail "serve exited non-zero"
+expect_exit 2 "$FWSEAL" serve --dir "$SRV_DEPLOY" --repo-auth maybe --check-config
+expect_stderr "none or device"
 finish
