@@ -106,7 +106,12 @@ static fws_err judge(fleet *f, fws_req *req, fws_resp *resp, fws_fleet_report *r
     if (err != FWS_OK)
         return err;
     if (r->kind != FWS_STORE_REPORT_VERIFY_FAILURE) {
-        err = fws_store_release_find(req->store, r->target, &rel, eb);
+        err = fws_store_release_find(req->store, r->target, &rel, NULL);
+        if (err == FWS_ERR_NOT_FOUND) { /* published a moment ago, not imported yet? */
+            err = fws_fleet_sync_releases(req->store, f->deploy, &f->cfg, NULL, eb);
+            if (err == FWS_OK)
+                err = fws_store_release_find(req->store, r->target, &rel, NULL);
+        }
         if (err == FWS_ERR_NOT_FOUND) {
             fws_resp_error(resp, 422, "unknown_release",
                            "the report is about release %s, which does not exist", r->target);

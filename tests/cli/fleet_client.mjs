@@ -4,8 +4,12 @@
 //
 //   node fleet_client.mjs assign URL CA CERT KEY ASSIGNMENT_PUB DEVICE [NONCE]
 //       prints {"status", "payload"} (payload only when the signature and nonce check out)
+//   node fleet_client.mjs target URL CA CERT KEY ASSIGNMENT_PUB DEVICE
+//       prints the checked assignment's target, or "stay" (exit 1 when it does not check out)
 //   node fleet_client.mjs report URL CA CERT KEY SIGN_KEY PAYLOAD_JSON
 //       prints {"status", "body"}
+//   node fleet_client.mjs send URL CA CERT KEY SIGN_KEY DEVICE TYPE TARGET SHA256 [SEQ] [TIME]
+//       payload and report in one: prints {"status", "body"}
 //   node fleet_client.mjs payload DEVICE TYPE TARGET SHA256 [SEQ] [TIME]
 //       prints a report payload like the agent's
 //   node fleet_client.mjs storm URL CA DIR N ACKS TARGET SHA256 ROUNDS
@@ -117,9 +121,24 @@ const [cmd, ...a] = process.argv.slice(2);
 let out;
 if (cmd === 'assign') {
   out = await assign(...a);
+} else if (cmd === 'target') {
+  const r = await assign(...a);
+  if (r.status !== 200 || !r.payload) {
+    process.stderr.write(JSON.stringify(r) + '\n');
+    process.exit(1);
+  }
+  process.stdout.write(`${r.payload.target === null ? 'stay' : r.payload.target}\n`);
+  process.exit(0);
 } else if (cmd === 'report') {
   const [url, ca, cert, key, signKey, payload] = a;
   const env = sign(payload, fs.readFileSync(signKey));
+  if (process.env.FLEET_ENVELOPE_OUT) fs.writeFileSync(process.env.FLEET_ENVELOPE_OUT, env);
+  const r = await request(url, fs.readFileSync(ca), fs.readFileSync(cert), fs.readFileSync(key),
+    'POST', '/api/v1/device/report', env);
+  out = {status: r.status, body: r.body.toString()};
+} else if (cmd === 'send') {
+  const [url, ca, cert, key, signKey, ...p] = a;
+  const env = sign(makePayload(...p), fs.readFileSync(signKey));
   if (process.env.FLEET_ENVELOPE_OUT) fs.writeFileSync(process.env.FLEET_ENVELOPE_OUT, env);
   const r = await request(url, fs.readFileSync(ca), fs.readFileSync(cert), fs.readFileSync(key),
     'POST', '/api/v1/device/report', env);
