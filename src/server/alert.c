@@ -312,8 +312,8 @@ static fws_err setup(alert_engine *e, fws_errbuf *eb)
     return err;
 }
 
-fws_err alert_engine_start(fws_server *srv, const char *store_url, alert_engine **out,
-                           fws_errbuf *eb)
+fws_err alert_engine_start(fws_server *srv, const char *store_url, const char *ledger_dir,
+                           alert_engine **out, fws_errbuf *eb)
 {
     alert_engine *e = calloc(1, sizeof(*e));
     if (e == NULL)
@@ -322,7 +322,7 @@ fws_err alert_engine_start(fws_server *srv, const char *store_url, alert_engine 
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     snprintf(e->store_url, sizeof(e->store_url), "%s", store_url);
-    snprintf(e->ledger_dir, sizeof(e->ledger_dir), "%s", srv->ledger.dir);
+    snprintf(e->ledger_dir, sizeof(e->ledger_dir), "%s", ledger_dir);
     snprintf(e->state_dir, sizeof(e->state_dir), "%s/alerts/monitor", fws_server_deploy_dir(srv));
     e->device_since = (int64_t)time(NULL) - 3600;
     curl_global_init(CURL_GLOBAL_DEFAULT);

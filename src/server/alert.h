@@ -217,8 +217,8 @@ fws_err alert_exec(const alert_config *c, const char *body, size_t len,
 typedef struct alert_engine alert_engine;
 
 /* Starts the engine with the server (registers its metrics and a shutdown hook). */
-fws_err alert_engine_start(fws_server *srv, const char *store_url, alert_engine **out,
-                           fws_errbuf *eb) FWS_MUST_CHECK;
+fws_err alert_engine_start(fws_server *srv, const char *store_url, const char *ledger_dir,
+                           alert_engine **out, fws_errbuf *eb) FWS_MUST_CHECK;
 /* Asks for a pass now (an alert was raised through the API). */
 void alert_engine_poke(alert_engine *e);
 alert_stats *alert_engine_stats(alert_engine *e);

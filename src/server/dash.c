@@ -40,10 +40,11 @@ fws_err fws_dash_register(fws_server *srv, fws_errbuf *eb)
         return FWS_ERR_NOMEM;
     d->srv = srv;
     snprintf(d->deploy, sizeof(d->deploy), "%s", fws_server_deploy_dir(srv));
-    snprintf(d->ledger_dir, sizeof(d->ledger_dir), "%s", srv->ledger.dir);
-    fws_err err = fws_ratelimit_new(PUBLIC_RATE, PUBLIC_BURST, 10000, &d->public_limit);
+    fws_err err = dash_ledger_dir(d->deploy, d->ledger_dir, sizeof(d->ledger_dir), eb);
     if (err == FWS_OK)
-        err = alert_engine_start(srv, srv->store_url, &d->alerts, eb);
+        err = fws_ratelimit_new(PUBLIC_RATE, PUBLIC_BURST, 10000, &d->public_limit);
+    if (err == FWS_OK)
+        err = alert_engine_start(srv, srv->store_url, d->ledger_dir, &d->alerts, eb);
     if (err == FWS_OK)
         err = alert_api_routes(srv, d->alerts, eb);
     if (err == FWS_OK)

@@ -52,6 +52,8 @@ void dash_prover_close(dash_prover *p);
  * "proof" (a c2sp.org/tlog-proof@v1 file for the signed checkpoint, or null when the entry
  * is newer than it)}; the tiles' proof is checked against the checkpoint's root first. */
 fws_err dash_event(dash_prover *p, uint64_t index, json_t **out, fws_errbuf *eb) FWS_MUST_CHECK;
+/* The deployment's ledger directory, as `fwseal serve` finds it. */
+fws_err dash_ledger_dir(const char *deploy, char *out, size_t cap, fws_errbuf *eb) FWS_MUST_CHECK;
 /* {"origin", "vkey", "size", "checkpoint"}: what a browser needs to verify proofs. */
 fws_err dash_log_json(const char *ledger_dir, json_t **out, fws_errbuf *eb) FWS_MUST_CHECK;
 

@@ -6,6 +6,7 @@
 #include "fwseal/crypto.h"
 #include "fwseal/json.h"
 #include "fwseal/merkle.h"
+#include "fwseal/repo.h"
 #include "server/dash.h"
 
 #define H FWS_MERKLE_HASH_LEN
@@ -120,5 +121,24 @@ fws_err dash_log_json(const char *ledger_dir, json_t **out, fws_errbuf *eb)
     if (j == NULL)
         return FWS_ERR_NOMEM;
     *out = j;
+    return FWS_OK;
+}
+
+fws_err dash_ledger_dir(const char *deploy, char *out, size_t cap, fws_errbuf *eb)
+{
+    fws_deploy *d = NULL;
+    char buf[4096];
+    fws_err err = fws_deploy_open(deploy, &d, eb);
+    if (err != FWS_OK)
+        return err;
+    const char *dir = fws_deploy_ledger_dir(d);
+    if (dir[0] == '/' || realpath(dir, buf) == NULL)
+        snprintf(buf, sizeof(buf), "%s", dir[0] == '/' ? dir : "");
+    if (buf[0] == '\0')
+        snprintf(buf, sizeof(buf), "%s/ledger", deploy);
+    fws_deploy_close(d);
+    if (strlen(buf) >= cap)
+        return fws_errf(eb, FWS_ERR_ARG, "%s: path too long", buf);
+    memcpy(out, buf, strlen(buf) + 1);
     return FWS_OK;
 }
