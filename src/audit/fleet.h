@@ -7,7 +7,8 @@
 #define AU_POOL_MAX 64
 #define AU_JOB_KEYS 8 /* device keys tried for one report */
 
-typedef struct au_job {
+typedef struct au_job au_job;
+struct au_job {
     int64_t id;
     char device[FWS_AUDIT_SUBJECT_MAX];
     uint8_t key[AU_KEY_LEN];
@@ -19,7 +20,8 @@ typedef struct au_job {
     int64_t revoked_at;   /* 0: the device's certificates are not revoked */
     const au_cert *certs; /* borrowed from the inventory */
     size_t n_certs;
-} au_job;
+    au_job *next; /* the next job of a batch */
+};
 
 typedef struct au_pool au_pool;
 

@@ -6,7 +6,8 @@
 #include "audit/fleet.h"
 #include "fwseal/json.h"
 
-#define QUEUE_CAP 2048
+#define QUEUE_CAP 64
+#define BATCH 64
 
 struct au_pool {
     pthread_mutex_t lock;
@@ -18,6 +19,8 @@ struct au_pool {
     unsigned n_threads;
     au_ctx *c;
     uint64_t verified;
+    au_job *pending; /* the producer's batch, not queued yet */
+    size_t n_pending;
 };
 
 void au_job_free(au_job *j)
@@ -157,8 +160,12 @@ static void *worker(void *arg)
         p->n--;
         pthread_cond_signal(&p->not_full);
         pthread_mutex_unlock(&p->lock);
-        judge(p, j);
-        au_job_free(j);
+        while (j != NULL) { /* a batch, linked */
+            au_job *next = j->next;
+            judge(p, j);
+            au_job_free(j);
+            j = next;
+        }
     }
 }
 
@@ -181,6 +188,21 @@ fws_err au_pool_start(au_ctx *c, unsigned threads, au_pool **out)
     return FWS_OK;
 }
 
+static void enqueue(au_pool *p)
+{
+    if (p->pending == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    while (p->n == QUEUE_CAP)
+        pthread_cond_wait(&p->not_full, &p->lock);
+    p->q[(p->head + p->n) % QUEUE_CAP] = p->pending;
+    p->n++;
+    pthread_cond_signal(&p->not_empty);
+    pthread_mutex_unlock(&p->lock);
+    p->pending = NULL;
+    p->n_pending = 0;
+}
+
 void au_pool_submit(au_pool *p, au_job *j)
 {
     if (p->n_threads == 0) { /* no thread could start: judge here */
@@ -188,17 +210,16 @@ void au_pool_submit(au_pool *p, au_job *j)
         au_job_free(j);
         return;
     }
-    pthread_mutex_lock(&p->lock);
-    while (p->n == QUEUE_CAP)
-        pthread_cond_wait(&p->not_full, &p->lock);
-    p->q[(p->head + p->n) % QUEUE_CAP] = j;
-    p->n++;
-    pthread_cond_signal(&p->not_empty);
-    pthread_mutex_unlock(&p->lock);
+    /* jobs travel in batches: one lock and one wake-up for BATCH reports */
+    j->next = p->pending;
+    p->pending = j;
+    if (++p->n_pending == BATCH)
+        enqueue(p);
 }
 
 uint64_t au_pool_finish(au_pool *p)
 {
+    enqueue(p);
     pthread_mutex_lock(&p->lock);
     p->closing = 1;
     pthread_cond_broadcast(&p->not_empty);
