@@ -180,6 +180,17 @@ int fws_ledger_unsigned(const fws_ledger *l);
 /* Milliseconds on the monotonic clock the ledger uses. */
 uint64_t fws_ledger_now_ms(void);
 
+/* A thread that publishes on its own: whenever durable entries are unsigned and the interval
+ * has passed since the last checkpoint, it signs one for the latest durable size, whatever the
+ * appending thread is doing (a long batch cannot delay it). Needs the signer. Appends and
+ * fws_ledger_publish may go on meanwhile from one other thread. stop returns the first error
+ * the thread met. The callback (optional, set before start) runs on the publishing thread
+ * after each checkpoint with its size and fws_ledger_now_ms() time. */
+typedef void (*fws_ledger_publish_fn)(void *ctx, uint64_t size, uint64_t when_ms);
+void fws_ledger_on_publish(fws_ledger *l, fws_ledger_publish_fn fn, void *ctx);
+fws_err fws_ledger_autopublish_start(fws_ledger *l, fws_errbuf *eb) FWS_MUST_CHECK;
+fws_err fws_ledger_autopublish_stop(fws_ledger *l, fws_errbuf *eb);
+
 /* Reads the published checkpoint (verbatim, cosignatures included) into buf. */
 fws_err fws_ledger_checkpoint(const fws_ledger *l, char *buf, size_t cap, size_t *len,
                               fws_errbuf *eb) FWS_MUST_CHECK;

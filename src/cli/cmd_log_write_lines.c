@@ -199,36 +199,46 @@ static void *reader_main(void *arg)
 /* ---- the main thread: append, print, publish
  * ------------------------------------------------------- */
 
+/* What the import did, for --json. Batches are recorded by the main thread, checkpoints by
+ * the publishing thread; latencies are worked out at the end. */
+typedef struct batch_rec {
+    uint64_t size, ready_ms, n; /* tree size after the batch, when it was read, new entries */
+} batch_rec;
+typedef struct pub_rec {
+    uint64_t size, when_ms;
+} pub_rec;
+
 typedef struct stats {
-    uint64_t first, last, appended, duplicates, batches, checkpoints;
+    pthread_mutex_t mu;
+    uint64_t first, last, appended, duplicates, batches;
     int any;
     uint64_t start_ms;
-    /* time from a batch being read to the checkpoint covering it, per entry */
-    uint64_t unsigned_count, unsigned_sum_ms, oldest_ms, lat_count;
-    double lat_sum_ms, lat_max_ms;
-    uint64_t last_publish_ms, max_gap_ms; /* longest time between two checkpoints */
+    batch_rec *b;
+    size_t nb, cap_b;
+    pub_rec *p;
+    size_t np, cap_p;
 } stats;
 
-static fws_err publish(fws_ledger *l, stats *s, fws_errbuf *eb)
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
-    if (!fws_ledger_unsigned(l))
-        return FWS_OK;
-    fws_err err = fws_ledger_publish(l, eb);
-    if (err != FWS_OK)
-        return err;
-    uint64_t now = fws_ledger_now_ms();
-    s->checkpoints++;
-    if (now - s->last_publish_ms > s->max_gap_ms)
-        s->max_gap_ms = now - s->last_publish_ms;
-    s->last_publish_ms = now;
-    if (s->unsigned_count > 0) {
-        s->lat_sum_ms += (double)(s->unsigned_count * now - s->unsigned_sum_ms);
-        s->lat_count += s->unsigned_count;
-        if ((double)(now - s->oldest_ms) > s->lat_max_ms)
-            s->lat_max_ms = (double)(now - s->oldest_ms);
-    }
-    s->unsigned_count = s->unsigned_sum_ms = 0;
-    return FWS_OK;
+    if (n < *cap)
+        return 1;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    void *na = realloc(*arr, ncap * elem);
+    if (na == NULL)
+        return 0;
+    *arr = na;
+    *cap = ncap;
+    return 1;
+}
+
+static void on_publish(void *ctx, uint64_t size, uint64_t when_ms)
+{
+    stats *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (grow((void **)&s->p, &s->cap_p, s->np, sizeof(*s->p)))
+        s->p[s->np++] = (pub_rec){size, when_ms};
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void print_batch(const batch *b)
@@ -243,8 +253,11 @@ static void print_batch(const batch *b)
     fflush(stdout);
 }
 
-static void count(const batch *b, stats *s)
+static void count(fws_ledger *l, const batch *b, stats *s)
 {
+    fws_ledger_status st;
+    uint64_t n = 0;
+    fws_ledger_get_status(l, &st);
     for (size_t i = 0; i < b->n; i++) {
         if (b->dup[i]) {
             s->duplicates++;
@@ -255,11 +268,13 @@ static void count(const batch *b, stats *s)
         s->any = 1;
         s->last = b->idx[i];
         s->appended++;
-        if (s->unsigned_count++ == 0)
-            s->oldest_ms = b->ready_ms;
-        s->unsigned_sum_ms += b->ready_ms;
+        n++;
     }
     s->batches++;
+    pthread_mutex_lock(&s->mu);
+    if (n > 0 && grow((void **)&s->b, &s->cap_b, s->nb, sizeof(*s->b)))
+        s->b[s->nb++] = (batch_rec){st.size, b->ready_ms, n};
+    pthread_mutex_unlock(&s->mu);
 }
 
 static fws_err append_batch(fws_ledger *l, batch *b, stats *s, const cli_log_lines_opts *o,
@@ -274,11 +289,9 @@ static fws_err append_batch(fws_ledger *l, batch *b, stats *s, const cli_log_lin
     b->prepared = NULL;
     if (err != FWS_OK)
         return err;
-    count(b, s);
+    count(l, b, s);
     if (!o->json)
         print_batch(b);
-    if (!o->no_checkpoint && fws_ledger_publish_due(l, fws_ledger_now_ms()))
-        return publish(l, s, eb);
     return FWS_OK;
 }
 
@@ -305,20 +318,45 @@ static fws_err run(pipeline *p, stats *s, fws_errbuf *eb)
     return err;
 }
 
+/* Mean and largest time from a batch being read to the first checkpoint covering it (per
+ * entry), and the longest time between two checkpoints (from the start for the first). */
+static void latencies(const stats *s, double *mean, double *max, double *gap)
+{
+    double sum = 0, n = 0;
+    size_t j = 0;
+    *mean = *max = *gap = 0;
+    for (size_t i = 0; i < s->nb; i++) {
+        while (j < s->np && s->p[j].size < s->b[i].size)
+            j++;
+        if (j == s->np)
+            break;
+        double d = (double)(s->p[j].when_ms - s->b[i].ready_ms);
+        sum += d * (double)s->b[i].n;
+        n += (double)s->b[i].n;
+        if (d > *max)
+            *max = d;
+    }
+    for (size_t k = 0; k < s->np; k++) {
+        uint64_t prev = k ? s->p[k - 1].when_ms : s->start_ms;
+        if ((double)(s->p[k].when_ms - prev) > *gap)
+            *gap = (double)(s->p[k].when_ms - prev);
+    }
+    *mean = n > 0 ? sum / n : 0;
+}
+
 static int print_stats(fws_ledger *l, const stats *s)
 {
     fws_ledger_status st;
-    double secs = (double)(fws_ledger_now_ms() - s->start_ms) / 1000.0;
+    double secs = (double)(fws_ledger_now_ms() - s->start_ms) / 1000.0, mean, max, gap;
     fws_ledger_get_status(l, &st);
+    latencies(s, &mean, &max, &gap);
     json_t *j = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:{s:f, s:f}, s:{s:f}, s:I, s:I}", "appended",
         (json_int_t)s->appended, "duplicates", (json_int_t)s->duplicates, "batches",
-        (json_int_t)s->batches, "checkpoints", (json_int_t)s->checkpoints, "size",
-        (json_int_t)st.size, "seconds", secs, "perSecond",
-        secs > 0 ? (double)(s->appended + s->duplicates) / secs : 0.0, "checkpointLatencyMs",
-        "mean", s->lat_count ? s->lat_sum_ms / (double)s->lat_count : 0.0, "max", s->lat_max_ms,
-        "checkpointGapMs", "max", (double)s->max_gap_ms, "first", (json_int_t)s->first, "last",
-        (json_int_t)s->last);
+        (json_int_t)s->batches, "checkpoints", (json_int_t)s->np, "size", (json_int_t)st.size,
+        "seconds", secs, "perSecond", secs > 0 ? (double)(s->appended + s->duplicates) / secs : 0.0,
+        "checkpointLatencyMs", "mean", mean, "max", max, "checkpointGapMs", "max", gap, "first",
+        (json_int_t)s->first, "last", (json_int_t)s->last);
     if (!s->any) {
         json_object_set_new(j, "first", json_null());
         json_object_set_new(j, "last", json_null());
@@ -328,7 +366,6 @@ static int print_stats(fws_ledger *l, const stats *s)
 
 static fws_err start(pipeline *p, fws_ledger *l, const cli_log_lines_opts *o, fws_errbuf *eb)
 {
-    memset(p, 0, sizeof(*p));
     p->l = l;
     p->o = o;
     p->r.max = CLI_LOG_READ_MAX;
@@ -352,37 +389,60 @@ static void finish_pipeline(pipeline *p)
     batch_release(&p->b[1]);
 }
 
+/* Runs the reader thread and the append loop; checkpoints come from the ledger's publishing
+ * thread, so a slow batch cannot delay them. */
+static fws_err import(pipeline *p, fws_ledger *l, const cli_log_lines_opts *o, stats *s,
+                      fws_errbuf *eb)
+{
+    pthread_t th;
+    fws_err err = start(p, l, o, eb);
+    if (err != FWS_OK)
+        return err;
+    if (!o->no_checkpoint)
+        err = fws_ledger_autopublish_start(l, eb);
+    if (err != FWS_OK)
+        return err;
+    if (pthread_create(&th, NULL, reader_main, p) != 0)
+        err = fws_errf(eb, FWS_ERR_IO, "cannot start the reader thread");
+    if (err == FWS_OK) {
+        err = run(p, s, eb);
+        pthread_join(th, NULL);
+    }
+    fws_err perr = fws_ledger_autopublish_stop(l, eb);
+    return err != FWS_OK ? err : perr;
+}
+
 int cli_log_append_lines(fws_ledger *l, const cli_log_lines_opts *o)
 {
     fws_errbuf eb = {{0}}, pub_eb = {{0}};
-    pipeline *p = malloc(sizeof(*p));
-    pthread_t th;
+    pipeline *p = calloc(1, sizeof(*p));
     stats s;
 
     memset(&s, 0, sizeof(s));
-    s.start_ms = s.last_publish_ms = fws_ledger_now_ms();
+    s.start_ms = fws_ledger_now_ms();
     if (p == NULL)
         return cli_report("log append", FWS_ERR_NOMEM, NULL);
-    fws_err err = start(p, l, o, &eb);
-    if (err == FWS_OK) {
-        pthread_mutex_init(&p->mu, NULL);
-        pthread_cond_init(&p->cv, NULL);
-        if (pthread_create(&th, NULL, reader_main, p) != 0)
-            err = fws_errf(&eb, FWS_ERR_IO, "cannot start the reader thread");
-        if (err == FWS_OK) {
-            err = run(p, &s, &eb);
-            pthread_join(th, NULL);
-        }
-        pthread_cond_destroy(&p->cv);
-        pthread_mutex_destroy(&p->mu);
-    }
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    fws_ledger_on_publish(l, on_publish, &s);
+    fws_err err = import(p, l, o, &s, &eb);
     /* what was acknowledged gets a checkpoint even when a later line failed */
-    fws_err perr = o->no_checkpoint ? FWS_OK : publish(l, &s, &pub_eb);
+    fws_err perr = o->no_checkpoint ? FWS_OK : fws_ledger_publish(l, &pub_eb);
+    fws_ledger_on_publish(l, NULL, NULL);
     finish_pipeline(p);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
     free(p);
+    int rc = CLI_OK;
     if (err == FWS_OK && perr != FWS_OK)
-        return cli_report("log append", perr, &pub_eb);
-    if (err != FWS_OK)
-        return cli_report("log append", err, &eb);
-    return o->json ? print_stats(l, &s) : CLI_OK;
+        rc = cli_report("log append", perr, &pub_eb);
+    else if (err != FWS_OK)
+        rc = cli_report("log append", err, &eb);
+    else if (o->json)
+        rc = print_stats(l, &s);
+    pthread_mutex_destroy(&s.mu);
+    free(s.b);
+    free(s.p);
+    return rc;
 }

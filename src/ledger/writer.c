@@ -258,6 +258,7 @@ fws_err fws_ledger_open(const char *dir, const fws_ledger_options *opts, fws_led
         return fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
     l->dirfd = -1;
     l->lockfd = -1;
+    wr_pub_init(l);
     l->interval_ms = opts && opts->checkpoint_interval_ms ? opts->checkpoint_interval_ms : 1000;
     snprintf(l->dir, sizeof(l->dir), "%s", dir);
     l->tb = malloc(sizeof(*l->tb));
@@ -271,6 +272,7 @@ fws_err fws_ledger_open(const char *dir, const fws_ledger_options *opts, fws_led
         return err;
     }
     l->last_publish_ms = fws_ledger_now_ms();
+    wr_pub_snapshot(l);
     *out = l;
     return FWS_OK;
 }
@@ -279,6 +281,7 @@ void fws_ledger_close(fws_ledger *l)
 {
     if (l == NULL)
         return;
+    wr_pub_destroy(l);
     ix_close(l->ix);
     ws_free(&l->ws);
     free(l->tb);
@@ -305,9 +308,12 @@ fws_err fws_ledger_set_signer(fws_ledger *l, const fws_signer *signer, fws_errbu
 
 void fws_ledger_get_status(const fws_ledger *l, fws_ledger_status *st)
 {
+    fws_ledger *m = (fws_ledger *)l; /* the mutex is not part of the logical state */
     memset(st, 0, sizeof(*st));
     st->size = l->size;
-    st->signed_size = l->signed_size;
+    pthread_mutex_lock(&m->pub_mu);
+    st->signed_size = m->signed_size;
+    pthread_mutex_unlock(&m->pub_mu);
     memcpy(st->root, l->root, sizeof(st->root));
     st->any_entries = l->cfg.any_entries;
     snprintf(st->origin, sizeof(st->origin), "%s", l->cfg.origin);
@@ -325,6 +331,7 @@ fws_err fws_ledger_info(const char *dir, fws_ledger_status *st, fws_errbuf *eb)
     if (err == FWS_OK) {
         l->dirfd = -1;
         l->lockfd = -1;
+        wr_pub_init(l);
         snprintf(l->dir, sizeof(l->dir), "%s", dir);
         err = open_dir(dir, &l->dirfd, eb);
     }

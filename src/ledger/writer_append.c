@@ -323,6 +323,7 @@ static fws_err build_and_write(fws_ledger *l, const wr_prepared *p, size_t n, co
     if (err == FWS_OK) {
         l->size = new_size;
         memcpy(l->root, root, sizeof(root));
+        wr_pub_snapshot(l);
     }
     return err;
 }

@@ -3,6 +3,7 @@
 #ifndef FWSEAL_LEDGER_WRITER_INTERNAL_H
 #define FWSEAL_LEDGER_WRITER_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "fwseal/ledger.h"
@@ -155,16 +156,34 @@ struct fws_ledger {
     size_t bundle_len, bundle_cap;
     uint64_t size;
     uint8_t root[FWS_MERKLE_HASH_LEN];
-    uint64_t signed_size;
-    char *checkpoint; /* the published checkpoint file */
-    size_t checkpoint_len;
     ledger_index *ix;
     write_set ws;
-    uint64_t last_publish_ms;
     uint64_t last_batch_ms; /* how long the last batch took to become durable */
     unsigned interval_ms;
     int failed; /* an append failed half-way and the state could not be reloaded */
+    /* Publishing, shared with the autopublish thread: everything below is guarded by pub_mu.
+     * snap_* is the last durable (size, root), set after each batch's tree state is durable. */
+    pthread_mutex_t pub_mu;
+    pthread_cond_t pub_cv;
+    int pub_init, pub_running, pub_stop;
+    pthread_t pub_thread;
+    fws_err pub_err;
+    fws_errbuf pub_eb;
+    uint64_t snap_size;
+    uint8_t snap_root[FWS_MERKLE_HASH_LEN];
+    uint64_t signed_size;
+    char *checkpoint; /* the published checkpoint file */
+    size_t checkpoint_len;
+    uint64_t last_publish_ms;
+    fws_ledger_publish_fn on_publish;
+    void *on_publish_ctx;
 };
+
+/* Sets up and tears down the publishing state (writer_publish.c). */
+void wr_pub_init(fws_ledger *l);
+void wr_pub_destroy(fws_ledger *l);
+/* Records a durable (size, root) for the publisher. */
+void wr_pub_snapshot(fws_ledger *l);
 
 /* Formats and signs the checkpoint note for (size, root) into a malloc'd buffer. */
 fws_err wr_sign_checkpoint(const char *origin, uint64_t size,

@@ -141,11 +141,69 @@ static void test_needs_a_signer(void **state)
     tw_rmtree(dir);
 }
 
+typedef struct seen {
+    pthread_mutex_t mu;
+    uint64_t last, calls;
+    int decreasing;
+} seen;
+
+static void on_publish(void *ctx, uint64_t size, uint64_t when_ms)
+{
+    seen *s = ctx;
+    (void)when_ms;
+    pthread_mutex_lock(&s->mu);
+    if (size < s->last)
+        s->decreasing = 1;
+    s->last = size;
+    s->calls++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* The publishing thread signs what becomes durable without being asked, never goes back, and
+ * an explicit publish can run beside it. */
+static void test_autopublish(void **state)
+{
+    (void)state;
+    char dir[256], log[300];
+    fws_ledger_options o = {0, 1}; /* a 1 ms interval */
+    fws_ledger *l = NULL;
+    seen sn = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    tw_tmpdir(dir);
+    snprintf(log, sizeof(log), "%s/log", dir);
+    fws_signer signer = tw_make_log(log, "example.com/auto", 1, NULL);
+    assert_int_equal(fws_ledger_open(log, &o, &l, NULL), FWS_OK);
+    assert_int_equal(fws_ledger_autopublish_start(l, NULL), FWS_ERR_STATE); /* no key yet */
+    assert_int_equal(fws_ledger_set_signer(l, &signer, NULL), FWS_OK);
+    fws_ledger_on_publish(l, on_publish, &sn);
+    assert_int_equal(fws_ledger_autopublish_start(l, NULL), FWS_OK);
+    for (unsigned i = 0; i < 40; i++) {
+        char e[16];
+        fws_ledger_entry en = {(uint8_t *)e, (size_t)snprintf(e, sizeof(e), "e%u", i)};
+        uint64_t idx;
+        assert_int_equal(fws_ledger_append(l, &en, 1, &idx, NULL, NULL), FWS_OK);
+        if (i == 20)
+            assert_int_equal(fws_ledger_publish(l, NULL), FWS_OK);
+    }
+    /* wait (boundedly) for the thread to catch up on its own */
+    for (int k = 0; k < 2000 && fws_ledger_unsigned(l); k++)
+        usleep(5000);
+    assert_int_equal(fws_ledger_unsigned(l), 0);
+    assert_int_equal(fws_ledger_autopublish_stop(l, NULL), FWS_OK);
+    fws_ledger_on_publish(l, NULL, NULL);
+    pthread_mutex_lock(&sn.mu);
+    assert_true(sn.last == 40 && sn.calls >= 2 && !sn.decreasing);
+    pthread_mutex_unlock(&sn.mu);
+    fws_ledger_close(l);
+    fws_signer_free(&signer);
+    tw_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_appends),
         cmocka_unit_test(test_needs_a_signer),
+        cmocka_unit_test(test_autopublish),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
