@@ -392,6 +392,8 @@ int cmd_device(int argc, char **argv)
         {"show", "one device and its certificates", c_show},
         {"revoke", "revoke a device's identity", c_revoke},
         {"decommission", "record a device's final disposition", c_decommission},
+        {"quarantine", "offer a device nothing but a recovery release", cmd_device_quarantine},
+        {"release", "end a device's quarantine", cmd_device_release},
         {"model", "hardware models the deployment provisions (add, list)", c_model},
         {"refusals", "requests that were refused, and why", c_refusals},
         {NULL, NULL, NULL},
