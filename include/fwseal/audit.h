@@ -157,8 +157,11 @@ typedef struct fws_audit_finding {
 typedef void (*fws_audit_progress_fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
 
 typedef struct fws_audit_opts {
-    const char *deploy; /* the deployment directory */
-    const char *store;  /* a --store argument (store.h); NULL: DEPLOY/fwseal.sqlite if present */
+    const char *deploy;     /* the deployment directory; NULL with ledger_url alone */
+    const char *ledger_url; /* a server's ledger over HTTP(S) (BASE/checkpoint, BASE/tile/...)
+                               instead of DEPLOY/ledger; needs log_key. Without deploy only the
+                               ledger phase runs. */
+    const char *store; /* a --store argument (store.h); NULL: DEPLOY/fwseal.sqlite if present */
     const fws_note_vkey *log_key; /* pinned ledger key; NULL: the one DEPLOY/ledger claims */
     const fws_note_vkey *witnesses;
     size_t n_witnesses;

@@ -19,7 +19,7 @@ static const struct {
 fws_err fws_audit_run(const fws_audit_opts *o, fws_audit_report **out, fws_errbuf *eb)
 {
     fws_err err = FWS_OK;
-    if (o == NULL || o->deploy == NULL || out == NULL)
+    if (o == NULL || (o->deploy == NULL && o->ledger_url == NULL) || out == NULL)
         return fws_errf(eb, FWS_ERR_ARG, "audit: missing argument");
     fws_audit_report *r = NULL;
     au_ctx *c = calloc(1, sizeof(*c));
@@ -27,13 +27,17 @@ fws_err fws_audit_run(const fws_audit_opts *o, fws_audit_report **out, fws_errbu
         free(c);
         return FWS_ERR_NOMEM;
     }
-    snprintf(r->deploy, sizeof(r->deploy), "%s", o->deploy);
+    snprintf(r->deploy, sizeof(r->deploy), "%s", o->deploy ? o->deploy : o->ledger_url);
     r->now = o->now;
     r->expiry_days = o->expiry_days ? o->expiry_days : 30;
     c->o = o;
     c->r = r;
     double total = au_clock();
-    for (size_t i = 0; err == FWS_OK && i < sizeof(phases) / sizeof(phases[0]); i++) {
+    size_t n = o->deploy != NULL ? sizeof(phases) / sizeof(phases[0]) : 1;
+    if (o->deploy == NULL)
+        au_flag(r, FWS_AUDIT_NOTE, "scope", o->ledger_url,
+                "only the ledger was audited (no deployment directory)");
+    for (size_t i = 0; err == FWS_OK && i < n; i++) {
         double t0 = au_clock();
         uint64_t red = r->level_count[FWS_AUDIT_RED];
         err = phases[i].fn(c, eb);

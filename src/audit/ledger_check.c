@@ -8,7 +8,7 @@
 #include "fwseal/util.h"
 
 typedef struct tile_job {
-    fws_tile_source src;
+    const char *dir, *url; /* each thread opens its own source: HTTP handles are not shared */
     uint64_t size;
     uint8_t root[32];
     fws_err err;
@@ -16,20 +16,42 @@ typedef struct tile_job {
     fws_tlog_audit stats;
 } tile_job;
 
+/* A tile source over the ledger directory or URL; *h is the HTTP handle to close (or NULL). */
+static fws_err open_source(const char *dir, const char *url, fws_tile_dir *td, fws_http_source **h,
+                           fws_tile_source *src, fws_errbuf *eb)
+{
+    *h = NULL;
+    if (url != NULL)
+        return fws_http_source_open(url, 0, h, src, eb);
+    return fws_tile_dir_source(td, dir, src, eb);
+}
+
 static void *tile_audit_thread(void *arg)
 {
     tile_job *j = arg;
     fws_tlog *t = NULL;
-    j->err = fws_tlog_open(&j->src, &fws_sha256_ops, &t, &j->eb);
+    fws_tile_dir td;
+    fws_http_source *h = NULL;
+    fws_tile_source src;
+    j->err = open_source(j->dir, j->url, &td, &h, &src, &j->eb);
+    if (j->err == FWS_OK)
+        j->err = fws_tlog_open(&src, &fws_sha256_ops, &t, &j->eb);
     if (j->err == FWS_OK)
         j->err = fws_tlog_audit_tiles(t, j->size, j->root, &j->stats, &j->eb);
     fws_tlog_close(t);
+    fws_http_source_close(h);
     return NULL;
 }
 
 static fws_err pick_key(au_ctx *c, fws_note_vkey *key, fws_errbuf *eb)
 {
     fws_ledger_status st;
+    if (c->o->ledger_url != NULL) {
+        if (c->o->log_key == NULL)
+            return fws_errf(eb, FWS_ERR_ARG, "a ledger read over HTTP needs its key (--vkey)");
+        *key = *c->o->log_key;
+        return FWS_OK;
+    }
     fws_err err = fws_ledger_info(c->ledger_dir, &st, eb);
     if (err != FWS_OK)
         return fws_errf(eb, err, "%s: not a ledger", c->ledger_dir);
@@ -127,27 +149,33 @@ fws_err au_save_state(const au_ctx *c, fws_errbuf *eb)
 fws_err au_phase_ledger(au_ctx *c, fws_errbuf *eb)
 {
     fws_tile_dir dir;
+    fws_http_source *h = NULL;
+    fws_tile_source src;
     fws_tlog *t = NULL;
     fws_note_vkey key;
     fws_note note;
     fws_checkpoint cp;
     fws_errbuf why = {{0}};
     size_t len = 0;
-    tile_job job;
+    tile_job job = {.url = c->o->ledger_url};
     pthread_t th;
     fws_err err;
-    au_path(c->ledger_dir, sizeof(c->ledger_dir), c->o->deploy, "ledger");
+    if (c->o->deploy != NULL)
+        au_path(c->ledger_dir, sizeof(c->ledger_dir), c->o->deploy, "ledger");
+    job.dir = c->ledger_dir;
     if ((err = pick_key(c, &key, eb)) != FWS_OK)
         return err;
-    if ((err = fws_tile_dir_source(&dir, c->ledger_dir, &job.src, eb)) != FWS_OK ||
-        (err = fws_tlog_open(&job.src, &fws_sha256_ops, &t, eb)) != FWS_OK ||
+    if ((err = open_source(c->ledger_dir, c->o->ledger_url, &dir, &h, &src, eb)) != FWS_OK ||
+        (err = fws_tlog_open(&src, &fws_sha256_ops, &t, eb)) != FWS_OK ||
         (err = fws_tlog_fetch_checkpoint(t, c->cp_text, sizeof(c->cp_text), &len, eb)) != FWS_OK) {
         fws_tlog_close(t);
+        fws_http_source_close(h);
         return err;
     }
     if (fws_checkpoint_open(c->cp_text, len, &key, NULL, &note, &cp, &why) != FWS_OK) {
         au_flag(c->r, FWS_AUDIT_RED, "ledger-checkpoint", "ledger/checkpoint", "%s", why.msg);
         fws_tlog_close(t);
+        fws_http_source_close(h);
         return FWS_OK; /* nothing in the ledger can be believed: later phases see no records */
     }
     c->cp_len = len;
@@ -168,6 +196,7 @@ fws_err au_phase_ledger(au_ctx *c, fws_errbuf *eb)
     if (threaded)
         pthread_join(th, NULL);
     fws_tlog_close(t);
+    fws_http_source_close(h);
     if (job.err != FWS_OK) {
         au_flag(c->r, FWS_AUDIT_RED, "ledger-tiles", "ledger",
                 "the tiles do not recompute to the signed checkpoint: %s", job.eb.msg);

@@ -17,13 +17,15 @@ static void usage(void)
            "                    [--threshold K] [--state DIR] [--expiry-days N]\n"
            "                    [--attest-days N] [--baseline FILE] [--advisories FILE]\n"
            "                    [--threads N] [--now SECONDS] [--json] [--html REPORT.html]\n"
+           "       fwseal audit --url LEDGER_URL --vkey VKEY [--dir DEPLOY] [options]\n"
            "       fwseal audit export --dir DEPLOY --out BUNDLE.tar [--force]\n"
            "       fwseal audit verify BUNDLE.tar --vkey VKEY [--witness VKEY]...\n"
            "                    [--threshold K] [--root ROOT.json] [--json]\n"
            "Recomputes the ledger from its tiles and checks its checkpoint and cosignatures,\n"
            "every release against its record, SBOM and provenance, the CA chains, CRLs and\n"
            "certificates, every device's firmware against the release records and every\n"
-           "report's device signature. Exit status 1 when red flags were found.\n");
+           "report's device signature. --url reads the ledger from a server (BASE/checkpoint,\n"
+           "BASE/tile/...) instead of DEPLOY/ledger. Exit status 1 when red flags were found.\n");
 }
 
 typedef struct audit_args {
@@ -48,6 +50,7 @@ static int parse_args(int argc, char **argv, audit_args *a)
     static const struct option opts[] = {
         {"dir", required_argument, NULL, 'd'},
         {"store", required_argument, NULL, 's'},
+        {"url", required_argument, NULL, 'u'},
         {"vkey", required_argument, NULL, 'k'},
         {"witness", required_argument, NULL, 'w'},
         {"threshold", required_argument, NULL, 't'},
@@ -74,6 +77,9 @@ static int parse_args(int argc, char **argv, audit_args *a)
             break;
         case 's':
             a->o.store = optarg;
+            break;
+        case 'u':
+            a->o.ledger_url = optarg;
             break;
         case 'k':
             if (cli_log_load_vkey(optarg, &a->vkey, &eb) != FWS_OK)
@@ -130,8 +136,10 @@ static int parse_args(int argc, char **argv, audit_args *a)
         return rc;
     if (optind != argc)
         return cli_usage_error("audit", "unexpected argument \"%s\"", argv[optind]);
-    if (a->o.deploy == NULL)
+    if (a->o.deploy == NULL && a->o.ledger_url == NULL)
         return cli_usage_error("audit", "--dir DEPLOY is required");
+    if (a->o.ledger_url != NULL && a->o.log_key == NULL)
+        return cli_usage_error("audit", "--url needs --vkey");
     if (a->o.witness_threshold > a->o.n_witnesses)
         return cli_usage_error("audit", "--threshold is above the number of witnesses");
     if (a->o.now == 0)

@@ -50,6 +50,7 @@ expect_stderr "321 entries|the mirror"
 # another log key
 expect_exit 0 "$FWSEAL" key gen --type ed25519 --out other.key --pub other.pub
 expect_exit 0 "$FWSEAL" log init --dir O --origin example.com/mirror --key other.key
+head -1 stdout >other.pub.vkey
 expect_exit 1 "$FWSEAL" log mirror --source-dir O --dir M --vkey vkey
 
 # ---- over HTTP: the primary served by a static server; then the mirror serves alone ----
@@ -71,6 +72,13 @@ append L e1 e2
 expect_exit 0 "$FWSEAL" log mirror --url "http://127.0.0.1:$(cat port)" --dir H --vkey vkey --json
 [ "$(json_get stdout d.size)" = 323 ] || fail "http pull"
 expect_exit 0 "$FWSEAL" log mirror --url "http://127.0.0.1:$(cat port)" --dir M --vkey vkey --json
+# the audit reads the same ledger over HTTP (tiles recomputed, checkpoint checked)
+expect_exit 0 "$FWSEAL" audit --url "http://127.0.0.1:$(cat port)" --vkey vkey --json
+[ "$(json_get stdout d.statistics.treeSize)" = 323 ] && [ "$(json_get stdout d.clean)" = true ] || fail "audit --url"
+expect_exit 1 "$FWSEAL" audit --url "http://127.0.0.1:$(cat port)" --vkey other.pub.vkey --json
+[ "$(json_get stdout 'd.findings.filter(f => f.check == "ledger-checkpoint").length')" = 1 ] || fail "audit --url with another key"
+expect_exit 2 "$FWSEAL" audit --url "http://127.0.0.1:$(cat port)"
+expect_stderr "--url needs --vkey"
 kill $pid; wait $pid 2>/dev/null || true
 # the primary is lost: the mirror answers for it (proofs from the mirror's tiles)
 rm -rf L
