@@ -16,6 +16,9 @@
 #include "fwseal/errbuf.h"
 #include "fwseal/core.h"
 #include "fwseal/crypto.h"
+#include "fwseal/note.h"
+#include "fwseal/tiles.h"
+#include "fwseal/tuf.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -423,6 +426,52 @@ typedef enum fws_agent_outcome {
     FWS_PASS_ROLLED_BACK = 3, /* a trial boot failed and was rolled back */
     FWS_PASS_REFUSED = 4,     /* an update failed a check before activation (reported) */
 } fws_agent_outcome;
+
+/* ---- the release checks of a pass, for verifiers without a device ---------------------------- */
+
+/* What custom.fwseal of an image target claims besides the fields of fws_agent_target. The
+ * names borrow from the TUF target's JSON. */
+typedef struct fws_target_view {
+    const char *hardware[FWS_POLICY_MAX_LIST];
+    size_t n_hardware;
+    const char *regions[FWS_POLICY_MAX_LIST];
+    size_t n_regions;
+    uint64_t ledger_index;
+} fws_target_view;
+
+/* Reads an image target as a pass does: path, length, hashes.sha256 and custom.fwseal
+ * (product, version, hardware, regions, securityCounter, ledgerIndex). FWS_ERR_SCHEMA naming
+ * the field when one is missing or malformed, FWS_ERR_TOO_BIG for names over the caps. t->url
+ * and t->wrapped_key are left empty. */
+fws_err fws_agent_describe(const fws_tuf_target *tt, fws_agent_target *t, fws_target_view *v,
+                           fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* The ledger record a release target names. */
+typedef struct fws_ledger_want {
+    uint64_t index; /* ledgerIndex from the signed target */
+    const char *product;
+    const char *version;
+    const uint8_t *sha256;
+    uint64_t length;
+} fws_ledger_want;
+
+/* The verified checkpoint a ledger check proved the record against. */
+typedef struct fws_ledger_seen {
+    uint64_t size;
+    uint8_t root[FWS_MERKLE_HASH_LEN];
+} fws_ledger_seen;
+
+/* The ledger check of a pass without a device's memory: fetches the log's checkpoint through
+ * src, verifies it with log_key (its origin must be the key's name), proves the entry at
+ * w->index included in it from the tiles, and checks that the entry is the `release` record of
+ * w->product and w->version with image sha256 w->sha256 and size w->length. Nothing is kept.
+ * seen (optional) receives the checkpoint's size and root. Errors: FWS_ERR_KEY_MISMATCH or
+ * FWS_ERR_SIGNATURE (the checkpoint is not signed by log_key), FWS_ERR_PROOF (the record is
+ * missing, not included, or another record), FWS_ERR_IO / FWS_ERR_NOT_FOUND (the log cannot
+ * be read). */
+fws_err fws_agent_ledger_verify(const fws_tile_source *src, const fws_note_vkey *log_key,
+                                const fws_ledger_want *w, fws_ledger_seen *seen,
+                                fws_errbuf *eb) FWS_MUST_CHECK;
 
 /* One pass: recovery, queued reports sent, the assignment (fresh nonce, signature, sequence),
  * TUF refresh and target lookup, the target's policy in the verifier core (model, region,

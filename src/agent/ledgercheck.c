@@ -107,6 +107,38 @@ static fws_err included(fws_tlog *t, const fws_checkpoint *cp, const fws_ledger_
     return err;
 }
 
+/* Fetches the log's checkpoint into buf (FWS_NOTE_MAX + 1 bytes) and verifies it. */
+static fws_err open_checkpoint(fws_tlog *t, const fws_note_vkey *log_key, char *buf, size_t *len,
+                               fws_checkpoint *cp, fws_errbuf *eb)
+{
+    fws_note note;
+    fws_err err = fws_tlog_fetch_checkpoint(t, buf, FWS_NOTE_MAX + 1, len, eb);
+    if (err == FWS_OK)
+        err = fws_checkpoint_open(buf, *len, log_key, NULL, &note, cp, eb);
+    return err;
+}
+
+fws_err fws_agent_ledger_verify(const fws_tile_source *src, const fws_note_vkey *log_key,
+                                const fws_ledger_want *w, fws_ledger_seen *seen, fws_errbuf *eb)
+{
+    fws_tlog *t = NULL;
+    char *buf = malloc(FWS_NOTE_MAX + 1);
+    size_t len = 0;
+    fws_checkpoint cp;
+    fws_err err = buf ? fws_tlog_open(src, &fws_sha256_ops, &t, eb) : FWS_ERR_NOMEM;
+    if (err == FWS_OK)
+        err = open_checkpoint(t, log_key, buf, &len, &cp, eb);
+    if (err == FWS_OK)
+        err = included(t, &cp, w, eb);
+    if (err == FWS_OK && seen != NULL) {
+        seen->size = cp.size;
+        memcpy(seen->root, cp.root, sizeof(seen->root));
+    }
+    fws_tlog_close(t);
+    free(buf);
+    return err;
+}
+
 fws_err fws_agent_ledger_check(const fws_tile_source *src, const fws_note_vkey *log_key,
                                const char *state_dir, const fws_agent_io *io,
                                const fws_ledger_want *w, fws_errbuf *eb)
@@ -114,13 +146,11 @@ fws_err fws_agent_ledger_check(const fws_tile_source *src, const fws_note_vkey *
     fws_tlog *t = NULL;
     char *buf = malloc(FWS_NOTE_MAX + 1), *old_text = NULL;
     size_t len = 0, old_len = 0;
-    fws_note note, old_note;
+    fws_note old_note;
     fws_checkpoint cp, old = {NULL, 0, 0, {0}, NULL, 0};
     fws_err err = buf ? fws_tlog_open(src, &fws_sha256_ops, &t, eb) : FWS_ERR_NOMEM;
     if (err == FWS_OK)
-        err = fws_tlog_fetch_checkpoint(t, buf, FWS_NOTE_MAX + 1, &len, eb);
-    if (err == FWS_OK)
-        err = fws_checkpoint_open(buf, len, log_key, NULL, &note, &cp, eb);
+        err = open_checkpoint(t, log_key, buf, &len, &cp, eb);
     if (err == FWS_OK && load_saved(state_dir, &old_text, &old_len) == FWS_OK &&
         fws_checkpoint_open(old_text, old_len, log_key, NULL, &old_note, &old, NULL) != FWS_OK)
         old.size = 0; /* a saved checkpoint that no longer verifies (key change) is dropped */

@@ -6,14 +6,6 @@
 #include "fwseal/tiles.h"
 #include "agent/internal.h"
 
-typedef struct fws_ledger_want {
-    uint64_t index; /* ledgerIndex from the signed target */
-    const char *product;
-    const char *version;
-    const uint8_t *sha256;
-    uint64_t length;
-} fws_ledger_want;
-
 /* Verifies the log's checkpoint with log_key, its consistency with state_dir/checkpoint, and the
  * inclusion of the release record w describes; then saves the newer checkpoint. Errors:
  * FWS_ERR_INCONSISTENT (a fork), FWS_ERR_ROLLBACK (an older checkpoint), FWS_ERR_PROOF (the

@@ -7,14 +7,6 @@
 #include "fwseal/tuf.h"
 #include "agent/internal.h"
 
-typedef struct fws_target_view {
-    const char *hardware[FWS_POLICY_MAX_LIST];
-    size_t n_hardware;
-    const char *regions[FWS_POLICY_MAX_LIST];
-    size_t n_regions;
-    uint64_t ledger_index;
-} fws_target_view;
-
 typedef struct fws_pass_env {
     const fws_agent_loop_config *cfg;
     int is_file; /* a deployment directory instead of a server */
@@ -43,8 +35,6 @@ fws_err fws_pass_assignment(fws_agent *a, fws_pass_env *env, fws_assignment *out
 /* Expiry of the verified targets metadata. */
 fws_err fws_pass_targets_expires(const fws_agent *a, int64_t *out, fws_errbuf *eb) FWS_MUST_CHECK;
 
-fws_err fws_agent_describe(const fws_tuf_target *tt, fws_agent_target *t, fws_target_view *v,
-                           fws_errbuf *eb) FWS_MUST_CHECK;
 fws_err fws_agent_target_url(const char *targets_base, const fws_agent_target *t, char *out,
                              size_t cap) FWS_MUST_CHECK;
 

@@ -33,6 +33,8 @@ int cli_dispatch(const char *group, const cli_cmd *cmds, int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+/* fwseal verify --repo (cmd_verify_repo.c): an image against a repository and its ledger. */
+int cmd_verify_repo(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);
 int cmd_tuf_client(int argc, char **argv);

@@ -135,6 +135,10 @@ static fws_err check(const verify_opts *o, fws_key *pub, char *subject, size_t c
 
 int cmd_verify(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--repo") == 0 || strncmp(argv[i], "--repo=", 7) == 0)
+            return cmd_verify_repo(argc, argv);
+    }
     verify_opts o;
     fws_errbuf eb = {{0}};
     fws_key *pub = NULL;
