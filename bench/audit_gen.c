@@ -331,7 +331,8 @@ int main(int argc, char **argv)
     time_t t = (time_t)g.now;
     gmtime_r(&t, &tm);
     strftime(g.when, sizeof(g.when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    (void)fws_random(&g.base, sizeof(g.base));
+    if (fws_random(&g.base, sizeof(g.base)) != FWS_OK)
+        die("random", NULL);
     open_ca(&g, argv[1], pp.text);
     open_sinks(&s, argv[1], &pp, &signer);
     g.d = calloc(BATCH, sizeof(dev));
