@@ -66,7 +66,7 @@ s.listen(0, '127.0.0.1', () => { fs.writeFileSync(process.argv[3], String(s.addr
 setTimeout(() => process.exit(0), 60000);
 JS
 node serve.mjs "$TMP/L" port & pid=$!
-trap 'kill $pid 2>/dev/null; cleanup' EXIT
+trap 'kill $pid 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
 append L e1 e2
 expect_exit 0 "$FWSEAL" log mirror --url "http://127.0.0.1:$(cat port)" --dir H --vkey vkey --json
