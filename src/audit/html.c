@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "audit/internal.h"
 
 typedef struct page {
@@ -161,6 +162,11 @@ fws_err fws_audit_report_html(const fws_audit_report *r, char **html, size_t *le
 {
     page p = {0};
     uint64_t red = r->level_count[FWS_AUDIT_RED], warn = r->level_count[FWS_AUDIT_WARN];
+    char when[32] = "?";
+    struct tm tm;
+    time_t t = (time_t)r->now;
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     add(&p,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<title>fwseal audit</title><style>%s</style></head><body>\n",
@@ -176,11 +182,11 @@ fws_err fws_audit_report_html(const fws_audit_report *r, char **html, size_t *le
         " (%llu entries, %llu records)</dd><dt>releases</dt><dd>%llu</dd><dt>devices</dt>"
         "<dd>%llu</dd><dt>reports</dt><dd>%llu (%llu signatures verified)</dd>"
         "<dt>certificates</dt><dd>%llu</dd><dt>CRLs</dt><dd>%llu</dd><dt>time</dt>"
-        "<dd>%lld</dd></dl>\n",
+        "<dd>%s</dd></dl>\n",
         (unsigned long long)r->tree_size, (unsigned long long)r->records,
         (unsigned long long)r->releases, (unsigned long long)r->devices,
         (unsigned long long)r->reports, (unsigned long long)r->reports_verified,
-        (unsigned long long)r->certs, (unsigned long long)r->crls, (long long)r->now);
+        (unsigned long long)r->certs, (unsigned long long)r->crls, when);
     charts(&p, r);
     add(&p, "<h2>Findings</h2>\n");
     findings(&p, r);
