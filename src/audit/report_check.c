@@ -17,26 +17,51 @@
 #define PAYLOAD_TYPE "application/vnd.fwseal.report+json"
 #define PAYLOAD_MAX 16384
 
+/* One EC_KEY per thread on the shared group: a report only sets its public point. */
 static EC_GROUP *p256;
+static pthread_key_t key_slot;
 static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+
+static void free_key(void *k)
+{
+    EC_KEY_free(k);
+}
 
 static void p256_init(void)
 {
     p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    if (pthread_key_create(&key_slot, free_key) != 0) {
+        EC_GROUP_free(p256);
+        p256 = NULL;
+    }
+}
+
+static EC_KEY *thread_key(void)
+{
+    pthread_once(&p256_once, p256_init);
+    if (p256 == NULL)
+        return NULL;
+    EC_KEY *k = pthread_getspecific(key_slot);
+    if (k != NULL)
+        return k;
+    k = EC_KEY_new();
+    if (k == NULL || EC_KEY_set_group(k, p256) != 1 || pthread_setspecific(key_slot, k) != 0) {
+        EC_KEY_free(k);
+        return NULL;
+    }
+    return k;
 }
 
 static int verify_p256(const uint8_t pub[65], const uint8_t digest[32], const uint8_t *sig,
                        size_t sig_len)
 {
     int ok = 0;
-    pthread_once(&p256_once, p256_init);
-    EC_KEY *k = p256 != NULL ? EC_KEY_new() : NULL;
+    EC_KEY *k = thread_key();
     EC_POINT *pt = k != NULL ? EC_POINT_new(p256) : NULL;
-    if (pt != NULL && EC_KEY_set_group(k, p256) == 1 &&
-        EC_POINT_oct2point(p256, pt, pub, 65, NULL) == 1 && EC_KEY_set_public_key(k, pt) == 1)
+    if (pt != NULL && EC_POINT_oct2point(p256, pt, pub, 65, NULL) == 1 &&
+        EC_KEY_set_public_key(k, pt) == 1)
         ok = ECDSA_verify(0, digest, 32, sig, (int)sig_len, k) == 1;
     EC_POINT_free(pt);
-    EC_KEY_free(k);
     return ok;
 }
 
