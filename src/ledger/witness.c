@@ -62,7 +62,7 @@ static fws_err cosign(fws_tlog *t, const fws_note_vkey *log_key, const char *sta
                       char *out, size_t cap, size_t *out_len, fws_follow_result *res,
                       fws_errbuf *eb)
 {
-    char *cur = bufs, *old = bufs + FWS_NOTE_MAX + 1;
+    char *cur = bufs, *old = bufs + FWS_NOTE_MAX + 1, *res_buf = bufs + 2 * (FWS_NOTE_MAX + 1);
     char line[FWS_NOTE_SIG_LINE_MAX];
     size_t line_len = 0, len = 0;
     fws_checkpoint cp, old_cp;
@@ -80,11 +80,14 @@ static fws_err cosign(fws_tlog *t, const fws_note_vkey *log_key, const char *sta
     if (err == FWS_OK)
         err = fws_cosig_sign_line(&note, name, signer, now, line, &line_len, eb);
     if (err == FWS_OK)
-        err = assemble(&note, &me, line, line_len, out, cap, &len, eb);
+        err = assemble(&note, &me, line, line_len, res_buf, FWS_NOTE_MAX + 1, &len, eb);
+    if (err == FWS_OK && len + 1 > cap)
+        err = fws_errf(eb, FWS_ERR_TOO_BIG, "cosigned checkpoint larger than the buffer");
     if (err == FWS_OK) /* only after every check: the next run starts from here */
-        err = follow_state_write(state_dir, log_key->name, out, len, eb);
+        err = follow_state_write(state_dir, log_key->name, res_buf, len, eb);
     if (err != FWS_OK)
         return err;
+    memcpy(out, res_buf, len + 1);
     *out_len = len;
     if (res != NULL) {
         memset(res, 0, sizeof(*res));
@@ -110,7 +113,7 @@ fws_err fws_witness_cosign(const fws_tile_source *src, const fws_note_vkey *log_
     fws_err err = fws_note_name_check(name, strlen(name), eb);
     if (err != FWS_OK)
         return err;
-    bufs = malloc(2 * (FWS_NOTE_MAX + 1));
+    bufs = malloc(3 * (FWS_NOTE_MAX + 1));
     if (bufs == NULL)
         return fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
     err = fws_tlog_open(src, &fws_sha256_ops, &t, eb);

@@ -347,6 +347,7 @@ fws_err wr_append_prepared(fws_ledger *l, wr_prepared *p, size_t n, uint64_t *in
                            fws_errbuf *eb)
 {
     uint8_t *is_new;
+    uint64_t *idx;
     size_t n_new = 0;
     fws_err err;
 
@@ -357,31 +358,34 @@ fws_err wr_append_prepared(fws_ledger *l, wr_prepared *p, size_t n, uint64_t *in
     if (l->size > UINT64_MAX - n)
         return fws_errf(eb, FWS_ERR_TOO_BIG, "the log is full");
     is_new = malloc(n);
-    if (is_new == NULL)
-        return fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
+    idx = malloc(n * sizeof(*idx));
+    err = is_new && idx ? FWS_OK : fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
     /* One index transaction for the batch: lookups and inserts share it (no lock traffic per
      * lookup); readers in other processes keep seeing the last commit meanwhile (WAL). */
-    err = ix_begin(l->ix, eb);
     if (err == FWS_OK)
-        err = assign_indexes(l, p, n, indexes, is_new, &n_new, eb);
+        err = ix_begin(l->ix, eb);
+    if (err == FWS_OK)
+        err = assign_indexes(l, p, n, idx, is_new, &n_new, eb);
     if (err == FWS_OK && n_new > 0) {
         uint64_t t0 = fws_ledger_now_ms();
         err = build_and_write(l, p, n, is_new, l->size + n_new, eb);
         l->last_batch_ms = fws_ledger_now_ms() - t0;
         if (err != FWS_OK && wr_reload(l, NULL) != FWS_OK)
             l->failed = 1;
-        if (err == FWS_OK && (err = update_index(l, p, n, indexes, is_new, eb)) != FWS_OK) {
+        if (err == FWS_OK && (err = update_index(l, p, n, idx, is_new, eb)) != FWS_OK) {
             l->failed = 1; /* durable, but the index lags: reopening rebuilds it */
             err = fws_errf(eb, err, "entries are durable but the index update failed");
         }
     }
-    if (err != FWS_OK || n_new == 0)
+    if (is_new != NULL && idx != NULL && (err != FWS_OK || n_new == 0))
         ix_rollback(l->ix); /* ends the transaction; it wrote nothing */
-    if (err == FWS_OK && dup != NULL) {
-        for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && err == FWS_OK; i++) {
+        indexes[i] = idx[i];
+        if (dup != NULL)
             dup[i] = !is_new[i];
     }
     free(is_new);
+    free(idx);
     return err;
 }
 
