@@ -427,6 +427,81 @@ typedef enum fws_agent_outcome {
     FWS_PASS_REFUSED = 4,     /* an update failed a check before activation (reported) */
 } fws_agent_outcome;
 
+/* ---- the operational identity (EST, RFC 7030) ------------------------------------------------ */
+
+/* The factory identity in the bundle (device.crt, device.key) only enrolls; day to day the
+ * device presents an operational certificate for a key it generated itself (P-256), kept in
+ * STATE/identity/operational.crt and operational.key (encrypted PKCS#8 like device.key, mode
+ * 0600), renewed at two thirds of its lifetime. The EST exchange itself is bound by the
+ * caller (fwseal-agent binds fws_pki_csr_create, fws_est_request and fws_est_renew_at), like
+ * the repository's ledger: the agent decides, generates the key and checks the answer. */
+
+typedef struct fws_agent_enroller {
+    /* Makes a PKCS#10 request signed by s (DER, malloc'd). */
+    fws_err (*csr)(void *ctx, const fws_signer *s, uint8_t **der, size_t *len, fws_errbuf *eb);
+    /* Sends it over EST, authenticated by cert and key (PEM files, key encrypted with the
+     * passphrase): simpleenroll (renew 0, the factory identity) or simplereenroll (renew 1, the
+     * current operational identity). Returns the issued certificate (DER, malloc'd).
+     * FWS_ERR_STATE when the server refused (eb: its reason), FWS_ERR_IO when it could not be
+     * reached. */
+    fws_err (*enroll)(void *ctx, int renew, const char *cert, const char *key, const uint8_t *csr,
+                      size_t csr_len, uint8_t **der, size_t *der_len, fws_errbuf *eb);
+    /* When a certificate valid from not_before to not_after is due for renewal; NULL: at two
+     * thirds of its lifetime. */
+    int64_t (*renew_at)(int64_t not_before, int64_t not_after);
+    void *ctx;
+} fws_agent_enroller;
+
+typedef struct fws_agent_est_config {
+    const fws_agent_enroller *enroller;
+    const char *factory_cert; /* the bundle's device.crt (PEM) */
+    const char *factory_key;  /* its key, the bundle's device.key */
+    const fws_passphrase *pp; /* opens both keys and encrypts the new one */
+    int64_t now;              /* the reference time; 0: the clock */
+    int force;                /* renew now, before two thirds of the lifetime */
+} fws_agent_est_config;
+
+typedef enum fws_identity_action {
+    FWS_IDENTITY_KEPT = 0,     /* the operational certificate is good until renew_at */
+    FWS_IDENTITY_ENROLLED = 1, /* a new one through simpleenroll with the factory identity */
+    FWS_IDENTITY_RENEWED = 2,  /* a new one through simplereenroll with the previous one */
+} fws_identity_action;
+
+const char *fws_identity_action_name(fws_identity_action a); /* "kept", "enrolled", "renewed" */
+
+typedef struct fws_agent_identity {
+    char cert[FWS_AGENT_PATH_MAX]; /* the certificate to present (PEM) */
+    char key[FWS_AGENT_PATH_MAX];  /* its private key (encrypted PKCS#8) */
+    char device_id[FWS_AGENT_PRODUCT_MAX + 1];
+    int64_t not_before, not_after, renew_at;
+    fws_identity_action action;
+} fws_agent_identity;
+
+/* The operational identity in state_dir, without the network: FWS_ERR_NOT_FOUND when there is
+ * none, FWS_ERR_KEY_MISMATCH when the key is not the certificate's (an enrollment cut between
+ * its two renames), FWS_ERR_EXPIRED outside its validity at now (0: the clock), FWS_ERR_FORMAT
+ * for a damaged file, FWS_ERR_PASSPHRASE. renew_at is computed with renew_at (NULL: two
+ * thirds of the lifetime). */
+fws_err fws_agent_identity_load(const char *state_dir, const fws_passphrase *pp, int64_t now,
+                                int64_t (*renew_at)(int64_t, int64_t), fws_agent_identity *out,
+                                fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* Keeps a usable operational identity in state_dir: a current one is kept until it is due
+ * (or c->force), then renewed with simplereenroll; when there is none, it expired or is
+ * damaged, or the server refuses to renew it, the factory identity enrolls. The key is
+ * generated here; the certificate returned must certify that key, name the factory
+ * identity's device (urn:fwseal:device:ID) and be valid now, else nothing is written
+ * (FWS_ERR_KEY_MISMATCH, FWS_ERR_EXPIRED). Key and certificate are written under new names and
+ * then renamed into place. Errors of the exchange are the enroller's (FWS_ERR_STATE: refused). */
+fws_err fws_agent_identity_update(const char *state_dir, const fws_agent_est_config *c,
+                                  fws_agent_identity *out, fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* Makes signer (borrowed; it must outlive the agent or the next call) sign the reports from now
+ * on, and re-signs with it the queued reports of this device signed by another key: the server
+ * checks a report against the certificate of the connection that delivers it, so reports
+ * queued before an identity change must follow the new key. */
+fws_err fws_agent_set_signer(fws_agent *a, const fws_signer *signer, fws_errbuf *eb) FWS_MUST_CHECK;
+
 /* ---- the release checks of a pass, for verifiers without a device ---------------------------- */
 
 /* What custom.fwseal of an image target claims besides the fields of fws_agent_target. The

@@ -210,6 +210,55 @@ fws_err fws_agent_reports_flush(fws_agent *a, fws_report_send_fn send, void *ctx
     return err;
 }
 
+/* Re-signs one queued report with the agent's signer when it is this device's report signed by
+ * another key. */
+static fws_err resign_one(fws_agent *a, const char *path, fws_errbuf *eb)
+{
+    uint8_t *data = NULL;
+    size_t len = 0, elen = 0;
+    fws_dsse_envelope env;
+    json_t *payload = NULL;
+    const char *device = NULL;
+    char *out = NULL;
+    memset(&env, 0, sizeof(env));
+    fws_err err = fws_file_read(path, FWS_REPORT_MAX, &data, &len, eb);
+    if (err == FWS_OK && fws_dsse_parse(data, len, &env, NULL) == FWS_OK &&
+        strcmp(env.payload_type, FWS_REPORT_PAYLOAD_TYPE) == 0 &&
+        (env.n_sigs != 1 || strcmp(env.sigs[0].keyid, a->signer->keyid) != 0) &&
+        fws_json_parse(env.unverified_payload, env.payload_len, FWS_JSON_NO_FLOATS, NULL, &payload,
+                       NULL) == FWS_OK &&
+        fws_json_get_string(payload, "device", &device, NULL) == FWS_OK &&
+        strcmp(device, a->device_id) == 0) {
+        const fws_signer *signers[1] = {a->signer};
+        err = fws_dsse_sign(FWS_REPORT_PAYLOAD_TYPE, env.unverified_payload, env.payload_len,
+                            signers, 1, &out, &elen, eb);
+        if (err == FWS_OK)
+            err = fws_agent_write_atomic(a->io, path, out, elen, eb);
+    }
+    free(out);
+    json_decref(payload);
+    fws_dsse_envelope_free(&env);
+    free(data);
+    return err;
+}
+
+fws_err fws_agent_set_signer(fws_agent *a, const fws_signer *signer, fws_errbuf *eb)
+{
+    char(*names)[REPORT_NAME_LEN] = NULL;
+    size_t n = 0;
+    a->signer = signer;
+    if (signer == NULL)
+        return FWS_OK;
+    fws_err err = list_queue(a, &names, &n, eb);
+    for (size_t i = 0; err == FWS_OK && i < n; i++) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof(path), "%s/reports/%s", a->state_dir, names[i]);
+        err = resign_one(a, path, eb);
+    }
+    free(names);
+    return err;
+}
+
 fws_err fws_report_verify(const uint8_t *unverified, size_t len, const fws_key *device_pub,
                           char **payload, size_t *payload_len, fws_errbuf *eb)
 {

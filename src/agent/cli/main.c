@@ -16,7 +16,10 @@ static void usage(FILE *f)
             "                    [--interval SECONDS] [--reboot-cmd CMD] [--wrap-key PEM]\n"
             "                    [--tool PATH] [--env-file FILE] [--cmdline FILE]\n"
             "                    [--passphrase-file F] [--json]\n"
+            "                    [--no-est] [--est-label ENV]\n"
             "       fwseal-agent status --state STATE_DIR [--json]\n"
+            "       fwseal-agent enroll --server URL --bundle BUNDLE_DIR --state STATE_DIR\n"
+            "                    [--force] [--now TIME] [--json]\n"
             "       fwseal-agent --simulate N --server URL --bundles DIR --state ROOT\n"
             "                    --hardware H [--region R] --first-image FILE --product P\n"
             "                    --version V [--health-check CMD]\n"
@@ -24,6 +27,9 @@ static void usage(FILE *f)
             "--once runs one pass and exits: 0 up to date (or an update confirmed), 1 an update\n"
             "was refused by a check (and reported), 2 usage or I/O error, 3 an update is\n"
             "installed in the inactive slot (reboot to try it), 4 a trial boot was rolled back.\n"
+            "Before each pass against a server the agent enrolls over EST with the bundle's\n"
+            "factory identity, or renews its operational certificate at two thirds of its\n"
+            "lifetime, and presents that certificate (--no-est: the factory one).\n"
             "See docs/AGENT.md.\n");
 }
 
@@ -52,6 +58,8 @@ enum {
     O_SIM,
     O_BUNDLES,
     O_FIRST,
+    O_ESTLABEL,
+    O_NOEST,
     O_HELP,
     O_VERS,
 };
@@ -81,6 +89,8 @@ static const struct option longopts[] = {
     {"simulate", required_argument, NULL, O_SIM},
     {"bundles", required_argument, NULL, O_BUNDLES},
     {"first-image", required_argument, NULL, O_FIRST},
+    {"est-label", required_argument, NULL, O_ESTLABEL},
+    {"no-est", no_argument, NULL, O_NOEST},
     {"help", no_argument, NULL, O_HELP},
     {"agent-version", no_argument, NULL, O_VERS},
     {NULL, 0, NULL, 0},
@@ -109,9 +119,12 @@ static int set_opt(agent_opts *o, int c, const char *arg)
         [O_REBOOT - O_SERVER] = &o->reboot_cmd,
         [O_BUNDLES - O_SERVER] = &o->bundles,
         [O_FIRST - O_SERVER] = &o->first_image,
+        [O_ESTLABEL - O_SERVER] = &o->est_label,
     };
     if (c == O_ONCE) {
         o->once = 1;
+    } else if (c == O_NOEST) {
+        o->no_est = 1;
     } else if (c == O_JSON) {
         o->json = 1;
     } else if (c == O_INTERVAL || c == O_SIM) {
@@ -134,6 +147,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "status") == 0)
         return agent_cmd_status(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "enroll") == 0)
+        return agent_cmd_enroll(argc - 1, argv + 1);
     agent_opts o;
     memset(&o, 0, sizeof(o));
     o.interval = 3600;

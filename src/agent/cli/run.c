@@ -67,6 +67,7 @@ typedef struct device_ctx {
     char cert[4200], key[4200];
     fws_agent_http_opts http;
     char pin[160];
+    agent_identity ident;
 } device_ctx;
 
 static fws_err load_identity(const agent_opts *o, device_ctx *d, fws_errbuf *eb)
@@ -151,6 +152,7 @@ static fws_err open_device(const agent_opts *o, device_ctx *d, fws_errbuf *eb)
 static void close_device(device_ctx *d)
 {
     fws_agent_close(d->agent);
+    agent_identity_free(&d->ident);
     fws_slot_close(d->slots);
     if (d->have_signer)
         fws_signer_free(&d->signer);
@@ -178,15 +180,18 @@ static const char *const outcome_names[] = {"up-to-date", "installed", "confirme
 static int one_pass(const agent_opts *o, device_ctx *d)
 {
     fws_errbuf eb = {{0}};
+    agent_factory f = {d->cert, d->key, d->have_signer ? &d->signer : NULL, &d->pp};
+    agent_identity_upkeep(o, d->agent, &f, &d->http, &d->ident);
     fws_agent_loop_config lc = {o->server, o->bundle, o->hardware, o->region, o->target, &d->http};
     fws_agent_outcome out = FWS_PASS_UP_TO_DATE;
     fws_err err = fws_agent_pass(d->agent, &lc, &out, &eb);
     fws_agent_status st;
     fws_agent_get_status(d->agent, &st);
     if (o->json)
-        printf("{\"outcome\":\"%s\",\"state\":\"%s\",\"version\":\"%s\",\"error\":\"%s\"}\n",
+        printf("{\"outcome\":\"%s\",\"state\":\"%s\",\"version\":\"%s\",\"error\":\"%s\","
+               "\"identity\":\"%s\",\"est\":\"%s\"}\n",
                outcome_names[out], fws_agent_state_name(st.state), st.installed_version,
-               err == FWS_OK ? "" : fws_strerror(err));
+               err == FWS_OK ? "" : fws_strerror(err), d->ident.kind, d->ident.est);
     else if (err == FWS_OK)
         printf("%s: %s, running %s %s\n", d->id, outcome_names[out], st.product,
                st.installed_version);
@@ -209,6 +214,8 @@ int agent_cmd_run(const agent_opts *o)
 {
     device_ctx d;
     memset(&d, 0, sizeof(d));
+    d.ident.kind = "factory";
+    d.ident.est = "off";
     fws_errbuf eb = {{0}};
     fws_err err = open_device(o, &d, &eb);
     if (err != FWS_OK) {
