@@ -250,8 +250,9 @@ void vr_check_policy(vr_run *r)
              o->hardware ? "hardware %.64s" : "hardware not checked (no --hardware)", o->hardware);
     snprintf(rg, sizeof(rg), o->region ? "region %.64s" : "region not checked (no --region)",
              o->region);
-    vr_set(r, VR_POLICY, VR_OK, FWS_OK, "expires %s, %s, %s, security counter %llu >= installed %llu", when,
-           hw, rg, (unsigned long long)r->t.security_counter, (unsigned long long)installed);
+    vr_set(r, VR_POLICY, VR_OK, FWS_OK,
+           "expires %s, %s, %s, security counter %llu >= installed %llu", when, hw, rg,
+           (unsigned long long)r->t.security_counter, (unsigned long long)installed);
 }
 
 /* ---- the image --------------------------------------------------------------------------------
@@ -356,10 +357,11 @@ static fws_err open_ledger(const vr_opts *o, cli_log_source *src, fws_note_vkey 
     size_t n = strlen(o->repo);
     while (n > 0 && o->repo[n - 1] == '/')
         n--;
-    if (o->ledger != NULL)
-        snprintf(where, sizeof(where), "%s", o->ledger);
-    else
-        snprintf(where, sizeof(where), "%.*s/%s", (int)n, o->repo, o->is_url ? "log" : "ledger");
+    int len = o->ledger != NULL ? snprintf(where, sizeof(where), "%s", o->ledger)
+                                : snprintf(where, sizeof(where), "%.*s/%s", (int)n, o->repo,
+                                           o->is_url ? "log" : "ledger");
+    if (len < 0 || (size_t)len >= sizeof(where))
+        return fws_errf(eb, FWS_ERR_TOO_BIG, "the ledger's path or URL is too long");
     int url = strncmp(where, "http://", 7) == 0 || strncmp(where, "https://", 8) == 0;
     fws_err err = cli_log_source_open(src, url ? NULL : where, url ? where : NULL, eb);
     if (err == FWS_OK && o->ledger_vkey != NULL) {
@@ -380,6 +382,7 @@ void vr_check_ledger(vr_run *r)
     fws_ledger_seen seen;
     char from[256] = "", vkey[FWS_NOTE_VKEY_MAX] = "";
     fws_ledger_want w = {r->v.ledger_index, r->t.product, r->t.version, r->t.sha256, r->t.length};
+    memset(&src, 0, sizeof(src));
     fws_err err = open_ledger(r->o, &src, &key, from, sizeof(from), &eb);
     if (err == FWS_OK && fws_note_vkey_format(&key, vkey, NULL) != FWS_OK)
         snprintf(vkey, sizeof(vkey), "%s", key.name);
