@@ -12,6 +12,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: fwseal verify --pub PUB.pem --sig FILE.dsse.json FILE\n"
+            "       fwseal verify IMAGE --repo DIR|URL --target NAME ... (see --repo --help)\n"
             "                     [--max-size BYTES] [--json]\n"
             "\n"
             "Checks, in this order: the envelope is well formed, it is signed by PUB over the\n"
