@@ -12,8 +12,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: fwseal verify --pub PUB.pem --sig FILE.dsse.json FILE\n"
-            "       fwseal verify IMAGE --repo DIR|URL --target NAME ... (see --repo --help)\n"
             "                     [--max-size BYTES] [--json]\n"
+            "       fwseal verify IMAGE --repo DIR|URL --target NAME ... (see --repo --help)\n"
             "\n"
             "Checks, in this order: the envelope is well formed, it is signed by PUB over the\n"
             "DSSE pre-authentication encoding, its payload is an in-toto Statement v1, the\n"
