@@ -417,6 +417,12 @@ typedef struct fws_agent_loop_config {
     const char *region; /* NULL: none */
     const char *target; /* install this target path without an assignment (NULL: ask) */
     const fws_agent_http_opts *http; /* NULL: defaults with the bundle's pin */
+    /* Remote attestation (NULL: none): called before the assignment is asked for, with the
+     * pass's HTTPS client, the server's base URL and the device ID; it fetches a nonce from
+     * the server and posts evidence (docs/AGENT.md, "Attestation"). An error ends the pass. */
+    fws_err (*attest)(void *ctx, fws_agent_http *http, const char *base, const char *device_id,
+                      fws_errbuf *eb);
+    void *attest_ctx;
 } fws_agent_loop_config;
 
 typedef enum fws_agent_outcome {

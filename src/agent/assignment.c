@@ -10,7 +10,7 @@ static fws_err fields(const json_t *o, const char *device_id, const char *nonce,
                       fws_assignment *a, fws_errbuf *eb)
 {
     static const char *const allowed[] = {"device",     "nonce",    "sequence", "target",
-                                          "wrappedKey", "issuedAt", NULL};
+                                          "wrappedKey", "issuedAt", "reason",   NULL};
     const char *dev = NULL, *n = NULL;
     int64_t seq = 0;
     fws_err err = fws_json_only_keys(o, allowed, eb);

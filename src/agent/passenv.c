@@ -244,6 +244,12 @@ fws_err fws_pass_assignment(fws_agent *a, fws_pass_env *env, fws_assignment *out
                         env->cfg->bundle_dir);
     uint8_t raw[16];
     char nonce[33], url[FWS_AGENT_URL_MAX + 128];
+    if (env->cfg->attest != NULL) {
+        fws_err aerr =
+            env->cfg->attest(env->cfg->attest_ctx, env->http, env->base, a->device_id, eb);
+        if (aerr != FWS_OK)
+            return aerr;
+    }
     fws_err err = fws_random(raw, sizeof(raw));
     if (err != FWS_OK)
         return err;

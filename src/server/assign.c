@@ -238,7 +238,8 @@ static int nonce_ok(const char *n)
 }
 
 static fws_err envelope(fleet *f, const fws_store_device *d, const char *nonce, uint64_t seq,
-                        const char *target, int64_t now, char **out, size_t *len, fws_errbuf *eb)
+                        const char *target, const char *reason, int64_t now, char **out,
+                        size_t *len, fws_errbuf *eb)
 {
     char when[FWS_TUF_TIME_LEN], *payload = NULL;
     size_t plen = 0;
@@ -248,6 +249,9 @@ static fws_err envelope(fleet *f, const fws_store_device *d, const char *nonce, 
                                           "target", target[0] ? json_string(target) : json_null())
                               : NULL;
     if (err == FWS_OK && o == NULL)
+        err = FWS_ERR_NOMEM;
+    if (err == FWS_OK && !target[0] && reason[0] &&
+        json_object_set_new(o, "reason", json_string(reason)) != 0)
         err = FWS_ERR_NOMEM;
     if (err == FWS_OK)
         err = fws_json_canonical(o, &payload, &plen);
@@ -279,13 +283,24 @@ static fws_err get_assignment(fws_req *req, fws_resp *resp, void *ctx, fws_errbu
         return fws_resp_error(resp, 400, "bad_request",
                               "query parameter nonce must be %d to %d lowercase hex digits",
                               FWS_FLEET_NONCE_MIN, FWS_FLEET_NONCE_MAX);
+    char reason[FLEET_ATTEST_REASON_MAX] = "";
+    int blocked = 0;
     err = fleet_device_load(f, req, &d, eb);
     if (err == FWS_OK)
+        err = fleet_attest_gate(f, req->store, &d, req->now, &blocked, reason, eb);
+    if (err == FWS_OK && blocked) {
+        target[0] = '\0'; /* no normal update until the device attests (reason says why) */
+        err = fws_store_device_next_seq(req->store, d.id, &seq, eb);
+    } else if (err == FWS_OK) {
         err = fleet_decide(f, req->store, &d, req->now, target, &seq, eb);
+        if (err == FWS_OK && d.status == FWS_STORE_DEV_QUARANTINED &&
+            d.attest_result == FWS_STORE_ATTEST_FAIL)
+            snprintf(reason, sizeof(reason), "attestation failed: quarantined");
+    }
     char *env = NULL;
     size_t len = 0;
     if (err == FWS_OK)
-        err = envelope(f, &d, nonce, seq, target, req->now, &env, &len, eb);
+        err = envelope(f, &d, nonce, seq, target, reason, req->now, &env, &len, eb);
     if (err == FWS_OK)
         err = fws_resp_body(resp, 200, "application/json", env, len);
     free(env);

@@ -220,6 +220,7 @@ static void on_shutdown(fws_server *srv, void *ctx)
     if (f->have_signer)
         fws_signer_free(&f->signer);
     json_decref(f->index);
+    fleet_attest_free(f);
     pthread_mutex_destroy(&f->mu);
     free(f);
 }
@@ -227,6 +228,8 @@ static void on_shutdown(fws_server *srv, void *ctx)
 static fws_err setup(fleet *f, fws_errbuf *eb)
 {
     fws_err err = fws_fleet_config_load(f->deploy, &f->cfg, eb);
+    if (err == FWS_OK)
+        err = fleet_attest_setup(f, eb);
     if (err == FWS_OK && f->srv->have_pp)
         err = load_signer(f, &f->srv->pp, eb);
     if (err == FWS_OK)
@@ -239,6 +242,8 @@ static fws_err setup(fleet *f, fws_errbuf *eb)
         err = fleet_api_routes(f, eb);
     if (err == FWS_OK)
         err = fleet_rollout_routes(f, eb);
+    if (err == FWS_OK)
+        err = fleet_attest_routes(f, eb);
     if (err == FWS_OK)
         err = fws_server_add_task(f->srv, "fleet-start", 100, start_task, f, eb);
     if (err == FWS_OK)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
+#include "fwseal/attest.h"
 #include "fwseal/fleet.h"
 #include "fwseal/server.h"
 
@@ -15,6 +16,26 @@
 #define FLEET_TICK_MS 200     /* the sequencer's pause between passes when idle */
 #define FLEET_CONTROL_MS 1000 /* how often the leader runs the rollout controller */
 #define FLEET_DEVICES_MS 5000 /* how often it imports new devices from the PKI inventory */
+
+#define FLEET_ATTEST_NONCES 1024   /* attestation nonces outstanding at once */
+#define FLEET_ATTEST_NONCE_TTL 300 /* seconds an attestation nonce stays good */
+#define FLEET_ATTEST_REASON_MAX 256
+
+/* One issued attestation nonce (single use). */
+typedef struct fleet_nonce {
+    char device[FWS_STORE_ID_MAX + 1]; /* "" when the slot is free */
+    uint8_t nonce[FWS_ATTEST_NONCE_LEN];
+    int64_t expires;
+} fleet_nonce;
+
+/* DEPLOY/attestation.json (docs/ATTESTATION.md, "Server gating"). */
+typedef struct fleet_attest {
+    int configured; /* the file exists */
+    int require;    /* requireForUpdates */
+    fws_attest_policy policy;
+    pthread_mutex_t mu; /* nonces */
+    fleet_nonce nonces[FLEET_ATTEST_NONCES];
+} fleet_attest;
 
 typedef struct fleet_metrics {
     fws_metric *assignments, *assign_targets, *reports_new, *reports_dup, *reports_refused;
@@ -29,6 +50,7 @@ typedef struct fleet {
     int have_signer;
     fws_signer signer; /* the assignment key */
     fleet_metrics m;
+    fleet_attest *attest; /* never NULL once set up */
 
     pthread_mutex_t mu; /* index, index_mtime */
     json_t *index;      /* releases.json's list */
@@ -75,6 +97,20 @@ fws_err fleet_decide(fleet *f, fws_store *s, const fws_store_device *d, int64_t 
 
 /* assign.c: 1 when a device in this status may be given rollouts. */
 int fleet_device_eligible(const fws_store_device *d);
+
+/* fleet_attest.c: the policy (a missing file: attestation not configured) and the routes. */
+fws_err fleet_attest_setup(fleet *f, fws_errbuf *eb) FWS_MUST_CHECK;
+void fleet_attest_free(fleet *f);
+fws_err fleet_attest_routes(fleet *f, fws_errbuf *eb) FWS_MUST_CHECK;
+/* fleet_attest_gate.c: the device's latest attestation report as a result; *found = 0 when
+ * none is among its recent reports. */
+fws_err fleet_attest_last(fws_store *s, const char *device_id, fws_attest_result *out, int *found,
+                          fws_errbuf *eb) FWS_MUST_CHECK;
+/* When the policy requires attestation for updates: *blocked = 1 and reason filled when the
+ * device (active or provisioned) may not be offered a normal update now. */
+fws_err fleet_attest_gate(fleet *f, fws_store *s, const fws_store_device *d, int64_t now,
+                          int *blocked, char reason[FLEET_ATTEST_REASON_MAX],
+                          fws_errbuf *eb) FWS_MUST_CHECK;
 
 /* sequencer.c */
 void fleet_sequencer_start(fleet *f);

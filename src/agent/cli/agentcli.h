@@ -9,6 +9,7 @@ typedef struct agent_opts {
     const char *health, *target, *device_id, *product, *version, *passphrase_file;
     const char *tool, *env_file, *cmdline, *wrap_key, *reboot_cmd, *bundles, *first_image;
     const char *est_label;
+    const char *attest, *attest_log, *attest_cert; /* --attest and its files (attest.c) */
     int once, json, no_est;
     unsigned simulate, interval;
 } agent_opts;

@@ -17,6 +17,8 @@ static void usage(FILE *f)
             "                    [--tool PATH] [--env-file FILE] [--cmdline FILE]\n"
             "                    [--passphrase-file F] [--json]\n"
             "                    [--no-est] [--est-label ENV]\n"
+            "                    [--attest tpm:HOST:PORT|software:KEYFILE]\n"
+            "                    [--attest-log FILE] [--attest-cert FILE]\n"
             "       fwseal-agent status --state STATE_DIR [--json]\n"
             "       fwseal-agent enroll --server URL --bundle BUNDLE_DIR --state STATE_DIR\n"
             "                    [--force] [--now TIME] [--json]\n"
@@ -30,6 +32,10 @@ static void usage(FILE *f)
             "Before each pass against a server the agent enrolls over EST with the bundle's\n"
             "factory identity, or renews its operational certificate at two thirds of its\n"
             "lifetime, and presents that certificate (--no-est: the factory one).\n"
+            "With --attest it attests before asking for its assignment: it quotes its\n"
+            "measured-boot log (--attest-log, default STATE_DIR/attest.log) over the server's\n"
+            "nonce with the TPM's attestation key or the software key, and sends the AK\n"
+            "certificate (--attest-cert, default BUNDLE_DIR/ak.crt).\n"
             "See docs/AGENT.md.\n");
 }
 
@@ -60,6 +66,9 @@ enum {
     O_FIRST,
     O_ESTLABEL,
     O_NOEST,
+    O_ATTEST,
+    O_ATTESTLOG,
+    O_ATTESTCERT,
     O_HELP,
     O_VERS,
 };
@@ -91,6 +100,9 @@ static const struct option longopts[] = {
     {"first-image", required_argument, NULL, O_FIRST},
     {"est-label", required_argument, NULL, O_ESTLABEL},
     {"no-est", no_argument, NULL, O_NOEST},
+    {"attest", required_argument, NULL, O_ATTEST},
+    {"attest-log", required_argument, NULL, O_ATTESTLOG},
+    {"attest-cert", required_argument, NULL, O_ATTESTCERT},
     {"help", no_argument, NULL, O_HELP},
     {"agent-version", no_argument, NULL, O_VERS},
     {NULL, 0, NULL, 0},
@@ -120,6 +132,9 @@ static int set_opt(agent_opts *o, int c, const char *arg)
         [O_BUNDLES - O_SERVER] = &o->bundles,
         [O_FIRST - O_SERVER] = &o->first_image,
         [O_ESTLABEL - O_SERVER] = &o->est_label,
+        [O_ATTEST - O_SERVER] = &o->attest,
+        [O_ATTESTLOG - O_SERVER] = &o->attest_log,
+        [O_ATTESTCERT - O_SERVER] = &o->attest_cert,
     };
     if (c == O_ONCE) {
         o->once = 1;

@@ -10,6 +10,7 @@
 #include "fwseal/crypto.h"
 #include "fwseal/util.h"
 #include "agent/cli/agentcli.h"
+#include "agent/cli/attest.h"
 
 #define URN "urn:fwseal:device:"
 
@@ -177,12 +178,19 @@ static int outcome_exit(fws_agent_outcome out)
 static const char *const outcome_names[] = {"up-to-date", "installed", "confirmed", "rolled-back",
                                             "refused"};
 
-static int one_pass(const agent_opts *o, device_ctx *d)
+static int one_pass(const agent_opts *o, device_ctx *d, agent_attest *at)
 {
     fws_errbuf eb = {{0}};
     agent_factory f = {d->cert, d->key, d->have_signer ? &d->signer : NULL, &d->pp};
     agent_identity_upkeep(o, d->agent, &f, &d->http, &d->ident);
-    fws_agent_loop_config lc = {o->server, o->bundle, o->hardware, o->region, o->target, &d->http};
+    fws_agent_loop_config lc = {o->server,
+                                o->bundle,
+                                o->hardware,
+                                o->region,
+                                o->target,
+                                &d->http,
+                                at->mode != AGENT_ATTEST_OFF ? agent_attest_run : NULL,
+                                at};
     fws_agent_outcome out = FWS_PASS_UP_TO_DATE;
     fws_err err = fws_agent_pass(d->agent, &lc, &out, &eb);
     fws_agent_status st;
@@ -217,13 +225,28 @@ int agent_cmd_run(const agent_opts *o)
     d.ident.kind = "factory";
     d.ident.est = "off";
     fws_errbuf eb = {{0}};
-    fws_err err = open_device(o, &d, &eb);
+    agent_attest at;
+    memset(&at, 0, sizeof(at));
+    fws_err err = o->attest != NULL ? agent_attest_parse(o->attest, &at, &eb) : FWS_OK;
+    if (err != FWS_OK) {
+        agent_report_error("--attest", err, &eb);
+        return AGENT_EXIT_USAGE;
+    }
+    if (o->attest_log != NULL)
+        snprintf(at.log_path, sizeof(at.log_path), "%s", o->attest_log);
+    else
+        snprintf(at.log_path, sizeof(at.log_path), "%s/attest.log", o->state);
+    if (o->attest_cert != NULL)
+        snprintf(at.cert_path, sizeof(at.cert_path), "%s", o->attest_cert);
+    else
+        snprintf(at.cert_path, sizeof(at.cert_path), "%s/ak.crt", o->bundle);
+    err = open_device(o, &d, &eb);
     if (err != FWS_OK) {
         agent_report_error(o->state, err, &eb);
         close_device(&d);
         return agent_exit_code(err);
     }
-    int rc = one_pass(o, &d);
+    int rc = one_pass(o, &d, &at);
     while (!o->once) {
         if (rc == AGENT_EXIT_REBOOT || rc == AGENT_EXIT_ROLLED_BACK) {
             int reboot = 0;
@@ -235,7 +258,7 @@ int agent_cmd_run(const agent_opts *o)
             }
         }
         sleep(jitter(o->interval));
-        rc = one_pass(o, &d);
+        rc = one_pass(o, &d, &at);
     }
     close_device(&d);
     return rc;
