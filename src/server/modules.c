@@ -8,9 +8,7 @@
 typedef fws_err (*srv_register_fn)(fws_server *srv, fws_errbuf *eb);
 
 static const srv_register_fn modules[] = {
-    fws_fleet_register,
-    fws_dash_register,
-    NULL, /* the list ends here */
+    fws_fleet_register, fws_dash_register, NULL, /* the list ends here */
 };
 
 fws_err srv_modules_register(fws_server *srv, fws_errbuf *eb)
