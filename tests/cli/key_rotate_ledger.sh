@@ -31,7 +31,7 @@ old=$(keyid_of d/keys/targets-*.pub)
 expect_exit 0 "$FWSEAL" key rotate --dir d targets --json
 cp stdout rot1.json
 [ "$(json_get rot1.json d.ledgerRecords.length)" = 2 ] || fail "two records"
-newpub=$(ls d/keys/targets-*.pub | while read -r f; do [ "$(keyid_of "$f")" != "$old" ] && echo "$f"; done)
+newpub=$(for f in d/keys/targets-*.pub; do if [ "$(keyid_of "$f")" != "$old" ]; then echo "$f"; fi; done)
 new=$(keyid_of "$newpub")
 [ "$(json_get rot1.json 'd.ledgerRecords[0].action')" = add ] || fail "first record adds"
 [ "$(json_get rot1.json 'd.ledgerRecords[0].keyid')" = "$new" ] || fail "added key"
