@@ -9,7 +9,7 @@ ASAN     ?= build-asan
 CMAKE    ?= cmake
 SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench -name '*.[ch]')
 
-.PHONY: all setup build asan test test-asan-all test-fast demo fuzz format format-check bench clean
+.PHONY: all setup build install asan test test-asan-all test-fast demo fuzz format format-check bench clean
 
 all: build
 
@@ -57,6 +57,13 @@ format-check:
 
 bench: setup build
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
+
+PREFIX ?= /usr/local
+# Binaries, man pages, systemd units, data (CycloneDX schemas), headers and libraries.
+install: build
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX="$(PREFIX)" >/dev/null
+	@$(CMAKE) --build $(BUILD) -j$(NPROC)
+	@DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD) --prefix "$(PREFIX)"
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

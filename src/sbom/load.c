@@ -1,6 +1,7 @@
 /* Loading the CycloneDX schema files from the data directory. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include "fwseal/json.h"
 #include "fwseal/util.h"
@@ -21,10 +22,16 @@ static const fws_json_limits schema_limits = {
     .max_members = 100000,
 };
 
+/* FWSEAL_DATA_DIR, else the installed share/fwseal when it holds the schemas, else the
+ * source tree's data/ (a build that was never installed). */
 const char *fws_sbom_data_dir(void)
 {
     const char *env = getenv(FWS_SBOM_DATA_DIR_ENV);
-    return env != NULL && env[0] != '\0' ? env : FWS_DATA_DIR;
+    if (env != NULL && env[0] != '\0')
+        return env;
+    if (access(FWS_INSTALL_DATA_DIR "/cyclonedx", R_OK) == 0)
+        return FWS_INSTALL_DATA_DIR;
+    return FWS_DATA_DIR;
 }
 
 /* A referenced file must be a plain name in the same directory: no path, no URL. */
