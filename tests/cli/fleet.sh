@@ -57,7 +57,7 @@ report() {
 # wait_state ID STATE: polls the rollout until it is in STATE (the controller runs every second)
 wait_state() {
   local i
-  for i in $(seq 1 150); do
+  for i in $(seq 1 400); do
     "$FWSEAL" rollout show --dir "$SRV_DEPLOY" "$1" --json >"$TMP/rollout.json" 2>/dev/null || true
     [ "$(json_get "$TMP/rollout.json" d.state 2>/dev/null)" = "$2" ] && { ok; return 0; }
     sleep 0.2
