@@ -438,6 +438,13 @@ fws_err fws_attest_report_json(const fws_attest_result *res, json_t **out) FWS_M
 fws_err fws_attest_quarantine_record(const fws_attest_result *res, const char *time_rfc3339,
                                      char **record, size_t *len, fws_errbuf *eb) FWS_MUST_CHECK;
 
+/* The ledger record of any result: an `attestation` record (device, result pass|fail,
+ * assurance, the evidence's SHA-256 and, for a failure, the first reason), validated with
+ * fws_record_validate; *record is malloc'd canonical JSON. FWS_ERR_STATE when the result names
+ * no device or has no assurance level. */
+fws_err fws_attest_ledger_record(const fws_attest_result *res, const char *time_rfc3339,
+                                 char **record, size_t *len, fws_errbuf *eb) FWS_MUST_CHECK;
+
 /* ---- relying party: gating updates ----------------------------------------------------------- */
 
 typedef enum fws_attest_action {

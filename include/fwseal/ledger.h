@@ -50,6 +50,7 @@ typedef enum fws_record_type {
     FWS_RECORD_KEY = 6,
     FWS_RECORD_QUARANTINE = 7,
     FWS_RECORD_DECOMMISSION = 8,
+    FWS_RECORD_ATTESTATION = 9,
 } fws_record_type;
 
 /* The fields of a record the index keeps ("" when the record has none). */

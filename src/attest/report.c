@@ -110,3 +110,28 @@ out:
     json_decref(o);
     return err;
 }
+
+fws_err fws_attest_ledger_record(const fws_attest_result *res, const char *time_rfc3339,
+                                 char **record, size_t *len, fws_errbuf *eb)
+{
+    char hex[2 * FWS_SHA256_LEN + 1], *text = NULL;
+    size_t text_len = 0;
+    if (res == NULL || time_rfc3339 == NULL || record == NULL || len == NULL)
+        return FWS_ERR_ARG;
+    if (res->device[0] == '\0' || res->assurance == FWS_ASSURANCE_NONE)
+        return fws_errf(eb, FWS_ERR_STATE,
+                        "the attestation names no device or no assurance level: no record");
+    fws_hex_encode(res->evidence_sha256, FWS_SHA256_LEN, hex);
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:{s:s}}", "type", "attestation",
+                          "schema", FWS_RECORD_SCHEMA, "time", time_rfc3339, "device", res->device,
+                          "result", res->pass ? "pass" : "fail", "assurance",
+                          fws_attest_assurance_name(res->assurance), "evidence", "sha256", hex);
+    if (o != NULL && !res->pass && res->n_reasons > 0)
+        json_object_set_new(o, "reason", json_string(res->reasons[0].text));
+    fws_err err = o == NULL ? FWS_ERR_NOMEM : fws_json_canonical(o, &text, &text_len);
+    if (err == FWS_OK)
+        err = fws_record_validate((const uint8_t *)text, text_len, record, len, NULL, eb);
+    free(text);
+    json_decref(o);
+    return err;
+}

@@ -345,7 +345,7 @@ static fws_err check_header(const json_t *root, const rec_schema **schema, fws_e
     if (*schema == NULL || strlen(json_string_value(t)) != json_string_length(t))
         return fws_errf(eb, FWS_ERR_SCHEMA,
                         "record: unknown type \"%.64s\" (known: release, provision, install, "
-                        "rollback, revoke, key, quarantine, decommission)",
+                        "rollback, revoke, key, quarantine, decommission, attestation)",
                         json_string_value(t));
     if (s == NULL)
         return fws_errf(eb, FWS_ERR_SCHEMA, "%s record: missing field \"schema\"", (*schema)->name);

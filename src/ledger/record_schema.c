@@ -18,6 +18,8 @@ static const char *const subject_values[] = {"device", "release", "key", NULL};
 static const char *const key_actions[] = {"add", "rotate", "revoke", NULL};
 static const char *const quarantine_actions[] = {"begin", "end", NULL};
 static const char *const check_values[] = {"pass", "fail", "skip", NULL};
+static const char *const attest_results[] = {"pass", "fail", NULL};
+static const char *const assurance_values[] = {"software", "tpm", NULL};
 
 static const rec_field sha256_only[] = {
     {"sha256", RK_HEX, REQ, ROLE_NONE, 64, 0, NULL, NULL},
@@ -105,6 +107,16 @@ static const rec_field decommission_fields[] = {
     END,
 };
 
+/* A device's attestation as the verifier judged it; the evidence appears only as a digest. */
+static const rec_field attestation_fields[] = {
+    {"device", RK_ID, REQ, ROLE_DEVICE, FWS_RECORD_ID_MAX, 0, NULL, NULL},
+    {"result", RK_ENUM, REQ, ROLE_NONE, 0, 0, attest_results, NULL},
+    {"assurance", RK_ENUM, REQ, ROLE_NONE, 0, 0, assurance_values, NULL},
+    {"evidence", RK_OBJECT, REQ, ROLE_NONE, 0, 0, NULL, sha256_only},
+    {"reason", RK_TEXT, OPT, ROLE_NONE, TEXT_CAP, 0, NULL, NULL},
+    END,
+};
+
 static const rec_schema schemas[] = {
     {FWS_RECORD_RELEASE, "release", release_fields},
     {FWS_RECORD_PROVISION, "provision", provision_fields},
@@ -114,6 +126,7 @@ static const rec_schema schemas[] = {
     {FWS_RECORD_KEY, "key", key_fields},
     {FWS_RECORD_QUARANTINE, "quarantine", quarantine_fields},
     {FWS_RECORD_DECOMMISSION, "decommission", decommission_fields},
+    {FWS_RECORD_ATTESTATION, "attestation", attestation_fields},
 };
 
 const rec_schema *rec_schema_find(const char *type_name)

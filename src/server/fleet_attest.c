@@ -192,12 +192,42 @@ static fws_err raise_alert(fws_store *s, const fws_attest_result *res, const cha
     return fws_store_alert_add(s, &al, &id, eb);
 }
 
+typedef fws_err (*record_fn)(const fws_attest_result *res, const char *time_rfc3339, char **record,
+                             size_t *len, fws_errbuf *eb);
+
+/* Appends the result's ledger record (make) and marks the stored report sequenced at it. A
+ * ledger that cannot be written is logged and said in the answer; the result stands. */
+static void record_result(fleet *f, fws_req *req, const fws_store_device *d,
+                          const fws_attest_result *res, outcome *o, record_fn make,
+                          const char *what)
+{
+    char when[FWS_TUF_TIME_LEN], *rec = NULL;
+    size_t len = 0;
+    uint64_t index = 0;
+    fws_errbuf lb = {{0}};
+    fws_err le = fws_tuf_time_format(req->now, when);
+    if (le == FWS_OK)
+        le = make(res, when, &rec, &len, &lb);
+    if (le == FWS_OK)
+        le = fleet_ledger_append(f, rec, len, &index, &lb);
+    free(rec);
+    if (le == FWS_OK) {
+        o->ledger_index = (int64_t)index;
+        le = fws_store_report_sequenced(req->store, o->report_id, o->ledger_index, &lb);
+    }
+    if (le != FWS_OK) {
+        snprintf(o->ledger_error, sizeof(o->ledger_error), "%s",
+                 lb.msg[0] ? lb.msg : fws_strerror(le));
+        fws_server_log(f->srv, "warn", what, "device", d->id, "error", o->ledger_error, NULL);
+    }
+}
+
 /* Quarantine (the fleet's path), the ledger record (the server's ledger) and an alert. */
 static fws_err on_failure(fleet *f, fws_req *req, const fws_store_device *d,
                           const fws_attest_result *res, outcome *o, fws_errbuf *eb)
 {
-    char reason[FLEET_ATTEST_REASON_MAX], when[FWS_TUF_TIME_LEN];
-    char *fleet_rec = NULL, *rec = NULL;
+    char reason[FLEET_ATTEST_REASON_MAX];
+    char *fleet_rec = NULL;
     size_t len = 0;
     snprintf(reason, sizeof(reason), "attestation failed: %s",
              res->n_reasons > 0 ? res->reasons[0].text : "no reason given");
@@ -212,24 +242,7 @@ static fws_err on_failure(fleet *f, fws_req *req, const fws_store_device *d,
     if (err != FWS_OK)
         return err;
     o->quarantined = 1;
-    fws_errbuf lb = {{0}};
-    uint64_t index = 0;
-    fws_err le = fws_tuf_time_format(req->now, when);
-    if (le == FWS_OK)
-        le = fws_attest_quarantine_record(res, when, &rec, &len, &lb);
-    if (le == FWS_OK)
-        le = fleet_ledger_append(f, rec, len, &index, &lb);
-    free(rec);
-    if (le == FWS_OK) {
-        o->ledger_index = (int64_t)index;
-        le = fws_store_report_sequenced(req->store, o->report_id, o->ledger_index, &lb);
-    }
-    if (le != FWS_OK) {
-        snprintf(o->ledger_error, sizeof(o->ledger_error), "%s",
-                 lb.msg[0] ? lb.msg : fws_strerror(le));
-        fws_server_log(f->srv, "warn", "attestation quarantine record not written", "device", d->id,
-                       "error", o->ledger_error, NULL);
-    }
+    record_result(f, req, d, res, o, fws_attest_quarantine_record, "attestation quarantine");
     return FWS_OK;
 }
 
@@ -309,6 +322,8 @@ static fws_err post_evidence(fws_req *req, fws_resp *resp, void *ctx, fws_errbuf
         err = store_result(req->store, &res, d.id, req->now, &o, eb);
     if (err == FWS_OK && !res.pass)
         err = on_failure(f, req, &d, &res, &o, eb);
+    if (err == FWS_OK && res.pass)
+        record_result(f, req, &d, &res, &o, fws_attest_ledger_record, "attestation record");
     if (err != FWS_OK)
         return err;
     return fws_resp_json(resp, 200, answer(&res, &o));

@@ -121,6 +121,17 @@ expect_exit 3 agent d1 --attest "tpm:127.0.0.1:$SWTPM_PORT"
 [ "$(fleet "$ID1" attestation)" = pass ] || fail "attestation not recorded: $(cat body)"
 [ "$(status_of "$ID1")" != quarantined ] || fail "honest device quarantined"
 ok
+# The passing result is in the ledger too, as an attestation record with the evidence digest.
+expect_exit 0 "$FWSEAL" log search --dir "$D/ledger" --type attestation --device "$ID1" --json
+[ "$(json_get "$TMP/stdout" d.indexes.length)" = 1 ] || fail "no attestation record in the ledger"
+idx=$(json_get "$TMP/stdout" d.indexes[0])
+for _ in $(seq 1 50); do # the server publishes a checkpoint covering it within a second or so
+  "$FWSEAL" log get --dir "$D/ledger" "$idx" >rec.json 2>/dev/null && break
+  sleep 0.2
+done
+[ "$(json_get rec.json d.result)" = pass ] && [ "$(json_get rec.json d.assurance)" = tpm ] ||
+  fail "attestation record: $(cat rec.json)"
+ok
 
 # ---- a device running an image not in the ledger: quarantined, alert, no update ------------------
 measure d3 evil.bin
