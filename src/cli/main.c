@@ -1,4 +1,5 @@
 /* fwseal: one binary for every operator task. Each subcommand lives in its own file. */
+#include <signal.h>
 #include <string.h>
 #include "cli.h"
 
@@ -29,6 +30,8 @@ static const cli_cmd commands[] = {
 
 int main(int argc, char **argv)
 {
+    /* A peer that hangs up mid-transfer is an I/O error to handle, never a fatal signal. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
         printf("fwseal %s\n", FWS_VERSION);
         return CLI_OK;

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include "agent/cli/agentcli.h"
 
@@ -160,6 +161,8 @@ static int set_opt(agent_opts *o, int c, const char *arg)
 
 int main(int argc, char **argv)
 {
+    /* A server that hangs up mid-transfer is an I/O error to handle, never a fatal signal. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "status") == 0)
         return agent_cmd_status(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "enroll") == 0)
