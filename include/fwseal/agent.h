@@ -377,7 +377,9 @@ fws_err fws_agent_reports_pending(const fws_agent *a, size_t *n, fws_errbuf *eb)
 
 /* Sends each queued report (oldest first) with send(); a report leaves the queue only when
  * send() says the server acknowledged it. Stops at the first failure (the rest wait for the
- * next try). *sent (optional) receives how many left the queue. */
+ * next try), except FWS_ERR_SCHEMA from send(), a definitive refusal: that report moves to
+ * STATE/reports-refused/ and the others go on. *sent (optional) receives how many were
+ * acknowledged. */
 typedef fws_err (*fws_report_send_fn)(void *ctx, const char *id, const uint8_t *envelope,
                                       size_t len, fws_errbuf *eb);
 fws_err fws_agent_reports_flush(fws_agent *a, fws_report_send_fn send, void *ctx, size_t *sent,

@@ -219,7 +219,13 @@ static fws_err send_report(void *ctx, const char *id, const uint8_t *envelope, s
     fws_err err = fws_agent_http_request(env->http, url, "application/json", envelope, len, 4096,
                                          &status, &resp, &n, eb);
     free(resp);
-    if (err == FWS_OK && (status < 200 || status > 299))
+    /* A definitive refusal (400, 403, 404, 409, 413, 422) will not change by sending again:
+     * FWS_ERR_SCHEMA tells the queue to set the report aside. Anything else is retried. */
+    if (err == FWS_OK && (status == 400 || status == 403 || status == 404 || status == 409 ||
+                          status == 413 || status == 422))
+        err =
+            fws_errf(eb, FWS_ERR_SCHEMA, "report %s: refused by the server (HTTP %ld)", id, status);
+    else if (err == FWS_OK && (status < 200 || status > 299))
         err = fws_errf(eb, FWS_ERR_IO, "report %s: HTTP %ld", id, status);
     return err;
 }

@@ -133,6 +133,23 @@ static fws_err drop_report(fws_agent *a, const char *name, fws_errbuf *eb)
     return FWS_OK;
 }
 
+/* Moves a report the server refused for good into STATE/reports-refused/, out of the queue,
+ * so it stops blocking the reports behind it and stays on the device for a look. */
+static fws_err set_aside_report(fws_agent *a, const char *name, fws_errbuf *eb)
+{
+    char from[PATH_MAX + 64], to[PATH_MAX + 64], dir[PATH_MAX + 24], qdir[PATH_MAX + 16];
+    snprintf(qdir, sizeof(qdir), "%s/reports", a->state_dir);
+    snprintf(dir, sizeof(dir), "%s/reports-refused", a->state_dir);
+    snprintf(from, sizeof(from), "%s/%s", qdir, name);
+    snprintf(to, sizeof(to), "%s/%s", dir, name);
+    fws_err err = fws_mkdirs(dir, 0700, eb);
+    if (err == FWS_OK &&
+        (a->io->rename(a->io->ctx, from, to) != 0 || a->io->fsync_dir(a->io->ctx, dir) != 0 ||
+         a->io->fsync_dir(a->io->ctx, qdir) != 0))
+        err = fws_errf(eb, FWS_ERR_IO, "%s: cannot set the refused report aside", from);
+    return err;
+}
+
 static fws_err make_room(fws_agent *a, fws_errbuf *eb)
 {
     char(*names)[REPORT_NAME_LEN] = NULL;
@@ -198,6 +215,12 @@ fws_err fws_agent_reports_flush(fws_agent *a, fws_report_send_fn send, void *ctx
         err = fws_file_read(path, FWS_REPORT_MAX, &data, &len, eb);
         if (err == FWS_OK)
             err = send(ctx, id, data, len, eb);
+        if (err == FWS_ERR_SCHEMA) {
+            /* refused for good (a definitive 4xx): keep it aside and go on with the rest */
+            free(data);
+            err = set_aside_report(a, names[i], eb);
+            continue;
+        }
         if (err == FWS_OK)
             err = drop_report(a, names[i], eb);
         if (err == FWS_OK)

@@ -2,6 +2,7 @@
  * health checks, rollbacks, the counter and the report queue. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -338,6 +339,7 @@ typedef struct sink_server {
     int up;
     size_t got;
     char ids[16][24];
+    const char *refuse; /* a report ID the server refuses for good (a definitive 4xx) */
 } sink_server;
 
 static fws_err send_to(void *ctx, const char *id, const uint8_t *env, size_t len, fws_errbuf *eb)
@@ -347,6 +349,8 @@ static fws_err send_to(void *ctx, const char *id, const uint8_t *env, size_t len
     (void)len;
     if (!s->up)
         return fws_errf(eb, FWS_ERR_IO, "server down");
+    if (s->refuse != NULL && strcmp(id, s->refuse) == 0)
+        return fws_errf(eb, FWS_ERR_SCHEMA, "refused");
     snprintf(s->ids[s->got++ % 16], 24, "%s", id);
     return FWS_OK;
 }
@@ -384,6 +388,44 @@ static void reports_wait_for_ack(void **state)
     assert_string_equal(s.ids[2], "0000000000000003");
     assert_int_equal(fws_agent_reports_pending(a, &n, NULL), FWS_OK);
     assert_int_equal(n, 0);
+    fws_agent_close(a);
+    fws_slot_close(b);
+    device_free(&d);
+}
+
+/* A report the server refuses for good is set aside and does not block the ones behind it. */
+static void reports_refused_set_aside(void **state)
+{
+    (void)state;
+    device d;
+    device_make(&d);
+    fws_slot_backend *b = NULL;
+    fws_agent *a = NULL;
+    assert_int_equal(device_open(&d, NULL, NULL, &b, &a, NULL), FWS_OK);
+    fws_agent_target t;
+    device_target(&d, &t);
+    t.sha256[0] ^= 1;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fws_agent_install(a, &t, &fws_agent_file_source, NULL), FWS_ERR_DIGEST);
+    sink_server s;
+    memset(&s, 0, sizeof(s));
+    s.up = 1;
+    s.refuse = "0000000000000001";
+    size_t n = 0, sent = 0;
+    assert_int_equal(fws_agent_reports_flush(a, send_to, &s, &sent, NULL), FWS_OK);
+    assert_int_equal(sent, 2);
+    assert_string_equal(s.ids[0], "0000000000000002");
+    assert_int_equal(fws_agent_reports_pending(a, &n, NULL), FWS_OK);
+    assert_int_equal(n, 0);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/reports-refused", d.state);
+    DIR *dir = opendir(path);
+    assert_non_null(dir);
+    size_t kept = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;)
+        kept += e->d_name[0] != '.';
+    closedir(dir);
+    assert_int_equal(kept, 1);
     fws_agent_close(a);
     fws_slot_close(b);
     device_free(&d);
@@ -466,11 +508,17 @@ static void state_file_roundtrip_and_damage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(transitions),      cmocka_unit_test(file_slots_marks_and_boot),
-        cmocka_unit_test(bad_environment),  cmocka_unit_test(install_confirm),
-        cmocka_unit_test(refusals),         cmocka_unit_test(health_check_fails),
-        cmocka_unit_test(trial_boot_fails), cmocka_unit_test(reports_wait_for_ack),
-        cmocka_unit_test(report_signature), cmocka_unit_test(state_file_roundtrip_and_damage),
+        cmocka_unit_test(transitions),
+        cmocka_unit_test(file_slots_marks_and_boot),
+        cmocka_unit_test(bad_environment),
+        cmocka_unit_test(install_confirm),
+        cmocka_unit_test(refusals),
+        cmocka_unit_test(health_check_fails),
+        cmocka_unit_test(trial_boot_fails),
+        cmocka_unit_test(reports_wait_for_ack),
+        cmocka_unit_test(reports_refused_set_aside),
+        cmocka_unit_test(report_signature),
+        cmocka_unit_test(state_file_roundtrip_and_damage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
