@@ -53,17 +53,21 @@ done
 [ "$done" -eq $N ] || { tail -n 20 sim.out sim.err >&2; fail "$done of $N devices run 1.1.0"; }
 ok
 
-# Every device's install report reaches the ledger exactly once.
-for _ in $(seq 1 100); do
-  n=$("$FWSEAL" log search --dir "$SRV_DEPLOY/ledger" --type install | wc -l)
-  [ "$n" -ge $N ] && break
-  sleep 0.1
+# Every device's install report reaches the ledger exactly once (the index can run ahead of
+# the published checkpoint for a moment: wait until every entry it names can be proven).
+all_proven() {
+  local i
+  while read -r i; do "$FWSEAL" log get --dir "$SRV_DEPLOY/ledger" "$i" || return 1; done \
+    <idx.txt >records.txt 2>/dev/null
+}
+for _ in $(seq 1 150); do
+  "$FWSEAL" log search --dir "$SRV_DEPLOY/ledger" --type install >idx.txt
+  [ "$(wc -l <idx.txt)" -ge $N ] && all_proven && break
+  sleep 0.2
 done
-"$FWSEAL" log search --dir "$SRV_DEPLOY/ledger" --type install >idx.txt
-devices=$(while read -r i; do "$FWSEAL" log get --dir "$SRV_DEPLOY/ledger" "$i"; done <idx.txt |
-  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const ds=s.trim().split("\n")
-    .map(l=>JSON.parse(l)).filter(r=>r.toVersion==="1.1.0").map(r=>r.device);
-    console.log(ds.length, new Set(ds).size)})')
+devices=$(node -e 'const ds=require("fs").readFileSync("records.txt","utf8").trim().split("\n")
+  .map(l=>JSON.parse(l)).filter(r=>r.toVersion==="1.1.0").map(r=>r.device);
+  console.log(ds.length, new Set(ds).size)')
 [ "$devices" = "$N $N" ] || fail "install records (count, distinct devices): $devices, want $N $N"
 left=$(find fleet -path '*/state/reports/*.json' | wc -l)
 [ "$left" -eq 0 ] || fail "$left reports still queued on the devices"

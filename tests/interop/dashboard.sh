@@ -93,7 +93,14 @@ expect_body 'update-size'
 expect_body 'rollback-spike'
 
 # The proofs the device page verifies also verify offline with fwseal.
-srv_curl "/api/v1/dashboard/devices/$D1" "${AUTH[@]}"
+# (an event appended a moment ago has its proof once the next checkpoint covers it)
+for _ in $(seq 1 100); do
+  srv_curl "/api/v1/dashboard/devices/$D1" "${AUTH[@]}"
+  node -e "const d=JSON.parse(require('fs').readFileSync('body','utf8'));
+    const e=d.history.find(x=>x.type==='install'); process.exit(e && e.entry && e.proof ? 0 : 1)" &&
+    break
+  sleep 0.1
+done
 expect_status 200
 node -e "const d=JSON.parse(require('fs').readFileSync('body','utf8'));const e=d.history.find(x=>x.type==='install');
 require('fs').writeFileSync('entry.json',e.entry);require('fs').writeFileSync('entry.tlog-proof',e.proof)"
