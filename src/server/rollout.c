@@ -73,7 +73,10 @@ static fws_err count_fresh(void *ctx, const fws_store_member *m)
     fresh_ctx *c = ctx;
     snprintf(c->last, sizeof(c->last), "%s", m->device_id);
     c->seen++;
-    if (m->outcome == FWS_STORE_OUTCOME_FAILED && m->updated_at > c->since)
+    /* Times are whole seconds: a failure in the same second as the rollout's last change
+     * (often its start) counts. Only failures strictly before an operator's resume are
+     * forgiven; one in the resume's own second counts again, which errs toward pausing. */
+    if (m->outcome == FWS_STORE_OUTCOME_FAILED && m->updated_at >= c->since)
         c->n++;
     return FWS_OK;
 }
