@@ -1,5 +1,6 @@
 /* One TLS connection: handshake, request heads and bodies under caps and deadlines, dispatch
  * to the loop or a worker, responses (inline or streamed from a file), keep-alive. */
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,14 @@
 #include <event2/bufferevent_ssl.h>
 #include "server/internal.h"
 
-enum { CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_BUSY, CONN_WRITING };
+enum { CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_BUSY, CONN_WRITING, CONN_LINGER };
+
+/* After an error answer sent before the request was read to its end (413, 431, 400, ...),
+ * the connection stops writing and discards what the client still sends for up to this long
+ * before closing: closing with unread bytes would reset the connection, and the client's
+ * kernel could then drop the answer before the client reads it. */
+#define SRV_LINGER_MS 2000
+#define SRV_LINGER_MAX (4u * 1024 * 1024)
 
 struct srv_conn {
     srv_loop *lp;
@@ -29,6 +37,8 @@ struct srv_conn {
     srv_peer peer;
     int stream_fd;
     uint64_t stream_left;
+    int linger;        /* close through CONN_LINGER after this answer */
+    uint64_t lingered; /* bytes discarded while lingering */
 };
 
 static void conn_process(srv_conn *c);
@@ -97,7 +107,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (c->state == CONN_BUSY)
         return;
-    if (c->state != CONN_IDLE || !c->handshake_done)
+    if ((c->state != CONN_IDLE && c->state != CONN_LINGER) || !c->handshake_done)
         atomic_fetch_add(&c->lp->srv->counters.timeouts, 1);
     conn_close(c);
 }
@@ -176,6 +186,8 @@ void srv_conn_finish(srv_request *rq)
     if (c->lp->draining || r->status == 400 || r->status == 408 || r->status == 413 ||
         r->status == 431 || r->status == 414 || r->status == 501 || r->status == 505)
         c->keep_alive = 0;
+    c->linger = !c->lp->draining &&
+                (r->status == 400 || r->status == 413 || r->status == 431 || r->status == 414);
     struct evbuffer *out = bufferevent_get_output(c->bev);
     uint64_t len = r->file_fd >= 0 ? r->file_len : r->body_len;
     srv_resp_head(r, out, srv_loop_date(c->lp), c->keep_alive, rq->head_only);
@@ -241,6 +253,15 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
     if (evbuffer_get_length(out) > 0)
         return;
+    if (!c->keep_alive && c->linger) {
+        /* the answer is with the kernel: stop sending, discard the rest of the request */
+        shutdown(bufferevent_getfd(bev), SHUT_WR);
+        c->state = CONN_LINGER;
+        evtimer_del(c->timer);
+        arm_timer(c, SRV_LINGER_MS);
+        bufferevent_enable(bev, EV_READ);
+        return;
+    }
     if (!c->keep_alive) {
         conn_close(c);
         return;
@@ -269,8 +290,17 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    conn_process(arg);
+    srv_conn *c = arg;
+    if (c->state == CONN_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        size_t n = evbuffer_get_length(in);
+        c->lingered += n;
+        evbuffer_drain(in, n);
+        if (c->lingered > SRV_LINGER_MAX)
+            conn_close(c);
+        return;
+    }
+    conn_process(c);
 }
 
 void srv_conn_accept(srv_loop *lp, evutil_socket_t fd, const struct sockaddr *sa, int salen)
