@@ -292,7 +292,7 @@ fws_err fws_follow_state_read(const char *state_dir, const char *origin, char *b
 
 typedef struct fws_http_source fws_http_source;
 
-/* A tile source reading BASE/checkpoint and BASE/tile/... over HTTP(S) with libcurl: only
+/* A tile source reading BASE/checkpoint and BASE/tile/... over HTTP(S) (fwseal/http.h): only
  * http and https, no redirects, each response capped at the reader's buffer, timeout_ms per
  * request (0 means 10000). 404 is FWS_ERR_NOT_FOUND. src is filled in; h must outlive it. */
 fws_err fws_http_source_open(const char *base_url, unsigned timeout_ms, fws_http_source **h,

@@ -295,8 +295,8 @@ typedef struct fws_tuf_http_opts {
     const char *user_agent; /* NULL: "fwseal/VERSION"; must outlive the fetcher */
 } fws_tuf_http_opts;
 
-/* A fetcher for http://, https:// (libcurl, one reused connection, at most 3 redirects that stay
- * on http or https) and file:// URLs. opts may be NULL for the defaults. */
+/* A fetcher for http://, https:// (fwseal's HTTP client, one reused connection, at most 3
+ * redirects that stay on http or https) and file:// URLs. opts may be NULL for the defaults. */
 fws_err fws_tuf_fetcher_new(const fws_tuf_http_opts *opts, fws_tuf_fetcher *out,
                             fws_errbuf *eb) FWS_MUST_CHECK;
 void fws_tuf_fetcher_free(fws_tuf_fetcher *f);

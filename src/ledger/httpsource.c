@@ -1,45 +1,41 @@
-/* A tile source over HTTP(S) with libcurl: GET BASE/<path>, capped, with timeouts, no
- * redirects, http and https only. */
-#include <pthread.h>
+/* A tile source over HTTP(S) with fwseal's HTTP client: GET BASE/<path>, capped, with timeouts,
+ * no redirects, http and https only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <curl/curl.h>
+#include "fwseal/http.h"
 #include "writer_internal.h"
 
 #define URL_MAX 2048
 
 struct fws_http_source {
-    CURL *curl;
+    fws_http_client *http;
     char base[URL_MAX];
-    unsigned timeout_ms;
 };
 
 typedef struct sink {
     uint8_t *buf;
     size_t cap, len;
-    int overflow;
+    int status;
 } sink;
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void init_curl(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
+static fws_err on_head(void *ctx, const fws_http_response *head)
 {
     sink *s = ctx;
-    size_t n = size * nmemb;
-    if (n > s->cap - s->len) {
-        s->overflow = 1;
-        return 0; /* aborts the transfer */
-    }
+    s->status = head->status;
+    return FWS_OK;
+}
+
+static fws_err on_data(void *ctx, const uint8_t *data, size_t n)
+{
+    sink *s = ctx;
+    if (s->status != 200)
+        return FWS_OK; /* an error page: not kept */
+    if (n > s->cap - s->len)
+        return FWS_ERR_TOO_BIG;
     memcpy(s->buf + s->len, data, n);
     s->len += n;
-    return n;
+    return FWS_OK;
 }
 
 static fws_err http_fetch(void *ctx, const char *path, uint8_t *buf, size_t cap, size_t *len,
@@ -48,37 +44,21 @@ static fws_err http_fetch(void *ctx, const char *path, uint8_t *buf, size_t cap,
     fws_http_source *h = ctx;
     char url[URL_MAX + FWS_TILE_PATH_MAX + 2];
     sink s = {buf, cap, 0, 0};
-    long code = 0;
+    fws_errbuf local = {""};
 
     snprintf(url, sizeof(url), "%s/%s", h->base, path);
-    curl_easy_setopt(h->curl, CURLOPT_URL, url);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
-    CURLcode rc = curl_easy_perform(h->curl);
-    if (s.overflow)
+    fws_http_request req = {
+        .url = url, .body_max = cap ? cap : 1, .on_head = on_head, .sink = on_data, .ctx = &s};
+    fws_err err = fws_http_do(h->http, &req, NULL, &local);
+    if (err == FWS_ERR_TOO_BIG && s.status == 200)
         return fws_errf(eb, FWS_ERR_TOO_BIG, "%s: larger than %zu bytes", url, cap);
-    if (rc != CURLE_OK)
-        return fws_errf(eb, FWS_ERR_IO, "%s: %s", url, curl_easy_strerror(rc));
-    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
-    if (code == 404)
+    if (err != FWS_OK)
+        return fws_errf(eb, FWS_ERR_IO, "%s", local.msg[0] ? local.msg : url);
+    if (s.status == 404)
         return fws_errf(eb, FWS_ERR_NOT_FOUND, "%s: not found (HTTP 404)", url);
-    if (code != 200)
-        return fws_errf(eb, FWS_ERR_IO, "%s: HTTP status %ld", url, code);
+    if (s.status != 200)
+        return fws_errf(eb, FWS_ERR_IO, "%s: HTTP status %d", url, s.status);
     *len = s.len;
-    return FWS_OK;
-}
-
-static fws_err setup(fws_http_source *h, fws_errbuf *eb)
-{
-    long timeout = (long)h->timeout_ms;
-    if (curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-        curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-        curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK ||
-        curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout) != CURLE_OK ||
-        curl_easy_setopt(h->curl, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK ||
-        curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "fwseal/" FWS_VERSION) != CURLE_OK)
-        return fws_errf(eb, FWS_ERR_UNSUPPORTED, "libcurl lacks a required option");
     return FWS_OK;
 }
 
@@ -96,18 +76,15 @@ fws_err fws_http_source_open(const char *base_url, unsigned timeout_ms, fws_http
         return fws_errf(eb, FWS_ERR_ARG, "URL must be 1 to %d bytes", URL_MAX - 1);
     if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0)
         return fws_errf(eb, FWS_ERR_UNSUPPORTED, "%s: only http:// and https:// URLs", base_url);
-    pthread_once(&curl_once, init_curl);
-    if (curl_init_rc != CURLE_OK)
-        return fws_errf(eb, FWS_ERR_IO, "libcurl: %s", curl_easy_strerror(curl_init_rc));
     h = calloc(1, sizeof(*h));
     if (h == NULL)
         return fws_errf(eb, FWS_ERR_NOMEM, "out of memory");
     memcpy(h->base, base_url, n);
-    h->timeout_ms = timeout_ms ? timeout_ms : 10000;
-    h->curl = curl_easy_init();
-    fws_err err = h->curl ? setup(h, eb) : fws_errf(eb, FWS_ERR_IO, "libcurl: cannot start");
+    timeout_ms = timeout_ms ? timeout_ms : 10000;
+    fws_http_opts o = {.connect_timeout_ms = timeout_ms, .timeout_ms = timeout_ms};
+    fws_err err = fws_http_client_new(&o, &h->http, eb);
     if (err != FWS_OK) {
-        fws_http_source_close(h);
+        free(h);
         return err;
     }
     src->fetch = http_fetch;
@@ -120,7 +97,6 @@ void fws_http_source_close(fws_http_source *h)
 {
     if (h == NULL)
         return;
-    if (h->curl != NULL)
-        curl_easy_cleanup(h->curl);
+    fws_http_client_free(h->http);
     free(h);
 }

@@ -1,5 +1,5 @@
-/* Fetchers: http(s) on libcurl with a hard cap, timeouts and stall detection; file:// URLs. */
-#include <curl/curl.h>
+/* Fetchers: http(s) on fwseal's HTTP client with a hard cap, timeouts and stall detection;
+ * file:// URLs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,50 +7,45 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fwseal/http.h"
 #include "internal.h"
 
 #define FILE_CHUNK 65536
 
 typedef struct fetch_impl {
-    CURL *curl;
-    fws_tuf_http_opts opts;
-    char user_agent[64];
+    fws_http_client *http;
 } fetch_impl;
 
-/* What one transfer has received, checked against its cap in the write callback. */
+/* What one transfer has received: the status decides whether bytes go to the sink. */
 typedef struct transfer {
-    CURL *curl;
     fws_tuf_sink sink;
     void *ctx;
-    uint64_t got, max, discarded;
-    fws_err err;
+    int status;
+    uint64_t got, max;
+    fws_err sink_err;
 } transfer;
 
 /* The body of an error response is read and dropped (so the connection can be reused), up to
  * this many bytes. */
 #define ERROR_BODY_MAX 65536
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+static fws_err on_head(void *ctx, const fws_http_response *head)
 {
-    transfer *t = userdata;
-    size_t n = size * nmemb;
-    long status = 0;
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200) {
-        t->discarded += n;
-        return t->discarded > ERROR_BODY_MAX ? 0 : n;
-    }
-    if (n > t->max - t->got) {
-        t->err = FWS_ERR_TOO_BIG; /* endless data: stop reading at once */
-        return 0;
-    }
+    transfer *t = ctx;
+    t->status = head->status;
+    return FWS_OK;
+}
+
+static fws_err on_data(void *ctx, const uint8_t *p, size_t n)
+{
+    transfer *t = ctx;
+    if (t->status != 200)
+        return FWS_OK;
+    if (n > t->max - t->got)
+        return FWS_ERR_TOO_BIG; /* endless data: stop reading at once */
     t->got += n;
-    fws_err err = t->sink(t->ctx, (const uint8_t *)ptr, n);
-    if (err != FWS_OK) {
-        t->err = err;
-        return 0;
-    }
-    return n;
+    t->sink_err = t->sink(t->ctx, p, n);
+    return t->sink_err;
 }
 
 static fws_err fetch_file(const char *path, uint64_t max_len, fws_tuf_sink sink, void *ctx,
@@ -97,52 +92,30 @@ static fws_err fetch_file(const char *path, uint64_t max_len, fws_tuf_sink sink,
     return err;
 }
 
-static void set_limits(fetch_impl *f, uint64_t max_len)
-{
-    CURL *c = f->curl;
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, f->opts.connect_timeout_s);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, f->opts.total_timeout_s);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, f->opts.min_rate);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, f->opts.stall_s);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, f->opts.user_agent);
-    /* A declared length over the cap fails before any body byte is read. */
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t)(max_len > (uint64_t)INT64_MAX ? INT64_MAX : max_len));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-}
-
 static fws_err fetch_http(fetch_impl *f, const char *url, uint64_t max_len, fws_tuf_sink sink,
                           void *ctx, fws_errbuf *eb)
 {
-    transfer t = {f->curl, sink, ctx, 0, max_len, 0, FWS_OK};
-    long status = 0;
-
-    set_limits(f, max_len);
-    curl_easy_setopt(f->curl, CURLOPT_URL, url);
-    curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, &t);
-    CURLcode rc = curl_easy_perform(f->curl);
-    curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (t.err == FWS_ERR_TOO_BIG)
-        return fws_errf(eb, FWS_ERR_TOO_BIG, "%.300s: more than %llu bytes", url,
-                        (unsigned long long)max_len);
-    if (status == 403 || status == 404)
+    transfer t = {sink, ctx, 0, 0, max_len, FWS_OK};
+    fws_errbuf local = {""};
+    fws_http_request req = {.url = url,
+                            .body_max = max_len ? max_len : 1,
+                            .error_body_max = ERROR_BODY_MAX,
+                            .on_head = on_head,
+                            .sink = on_data,
+                            .ctx = &t};
+    fws_err err = fws_http_do(f->http, &req, NULL, &local);
+    if (t.sink_err != FWS_OK)
+        return t.sink_err;
+    if (t.status == 403 || t.status == 404)
         return FWS_ERR_NOT_FOUND;
-    if (rc == CURLE_FILESIZE_EXCEEDED)
-        return fws_errf(eb, FWS_ERR_TOO_BIG, "%.300s: declares more than %llu bytes", url,
-                        (unsigned long long)max_len);
-    if (t.err != FWS_OK)
-        return t.err;
-    if (status != 200 && status != 0)
-        return fws_errf(eb, FWS_ERR_IO, "%.300s: HTTP status %ld", url, status);
-    if (rc != CURLE_OK)
-        return fws_errf(eb, FWS_ERR_IO, "%.300s: %s", url, curl_easy_strerror(rc));
-    if (status != 200)
-        return fws_errf(eb, FWS_ERR_IO, "%.300s: HTTP status %ld", url, status);
+    if (err == FWS_ERR_TOO_BIG && t.status == 200)
+        return local.msg[0] ? fws_errf(eb, FWS_ERR_TOO_BIG, "%s", local.msg)
+                            : fws_errf(eb, FWS_ERR_TOO_BIG, "%.300s: more than %llu bytes", url,
+                                       (unsigned long long)max_len);
+    if (err != FWS_OK)
+        return fws_errf(eb, FWS_ERR_IO, "%s", local.msg);
+    if (t.status != 200)
+        return fws_errf(eb, FWS_ERR_IO, "%.300s: HTTP status %d", url, t.status);
     return FWS_OK;
 }
 
@@ -164,37 +137,38 @@ static void fetch_destroy(void *impl)
     fetch_impl *f = impl;
     if (f == NULL)
         return;
-    curl_easy_cleanup(f->curl);
-    curl_global_cleanup();
+    fws_http_client_free(f->http);
     free(f);
+}
+
+/* Seconds to milliseconds for the HTTP client, 0 and negatives left to its default. */
+static unsigned to_ms(long s, long dflt)
+{
+    long v = s > 0 ? s : dflt;
+    return v > 4000000 ? 4000000000u : (unsigned)v * 1000u;
 }
 
 fws_err fws_tuf_fetcher_new(const fws_tuf_http_opts *opts, fws_tuf_fetcher *out, fws_errbuf *eb)
 {
-    fetch_impl *f;
+    static const fws_tuf_http_opts none;
+    const fws_tuf_http_opts *o = opts ? opts : &none;
+    char ua[64];
     if (out == NULL)
         return FWS_ERR_ARG;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return fws_errf(eb, FWS_ERR_IO, "libcurl did not initialise");
-    f = calloc(1, sizeof(*f));
-    if (f == NULL || (f->curl = curl_easy_init()) == NULL) {
+    snprintf(ua, sizeof(ua), "fwseal/%s", FWS_VERSION);
+    fws_http_opts h = {.connect_timeout_ms = to_ms(o->connect_timeout_s, 10),
+                       .timeout_ms = to_ms(o->total_timeout_s, 300),
+                       .min_rate = o->min_rate > 0 ? o->min_rate : 64,
+                       .stall_s = o->stall_s > 0 ? o->stall_s : 20,
+                       .user_agent = o->user_agent ? o->user_agent : ua,
+                       .max_redirects = 3};
+    fetch_impl *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return fws_errf(eb, FWS_ERR_NOMEM, "HTTP fetcher: out of memory");
+    fws_err err = fws_http_client_new(&h, &f->http, eb);
+    if (err != FWS_OK) {
         free(f);
-        curl_global_cleanup();
-        return fws_errf(eb, FWS_ERR_NOMEM, "libcurl handle");
-    }
-    if (opts != NULL)
-        f->opts = *opts;
-    if (f->opts.connect_timeout_s <= 0)
-        f->opts.connect_timeout_s = 10;
-    if (f->opts.total_timeout_s <= 0)
-        f->opts.total_timeout_s = 300;
-    if (f->opts.min_rate <= 0)
-        f->opts.min_rate = 64;
-    if (f->opts.stall_s <= 0)
-        f->opts.stall_s = 20;
-    if (f->opts.user_agent == NULL) {
-        snprintf(f->user_agent, sizeof(f->user_agent), "fwseal/%s", FWS_VERSION);
-        f->opts.user_agent = f->user_agent;
+        return err;
     }
     out->fetch = fetch_any;
     out->destroy = fetch_destroy;
