@@ -433,6 +433,13 @@ fws_err fws_store_report_unsequenced(fws_store *s, int64_t after_id, size_t limi
 /* One device's reports, by page. */
 fws_err fws_store_report_list(fws_store *s, const char *device_id, const fws_store_page *page,
                               fws_store_report_fn fn, void *ctx, fws_errbuf *eb) FWS_MUST_CHECK;
+/* The reports of many devices in one pass, ordered by device ID then report ID (the order of
+ * the device list): those after the cursor (after_device, after_id) whose device ID is at most
+ * last_device. Start a range of devices with (the ID before it, INT64_MAX), or ("", INT64_MAX)
+ * for the first; resume with the last report passed. */
+fws_err fws_store_report_range(fws_store *s, const char *after_device, int64_t after_id,
+                               const char *last_device, size_t limit, fws_store_report_fn fn,
+                               void *ctx, fws_errbuf *eb) FWS_MUST_CHECK;
 
 /* ---- alerts ------------------------------------------------------------------------------ */
 

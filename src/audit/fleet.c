@@ -1,6 +1,7 @@
 /* The fleet phase: every device of the store against the release records (unknown firmware,
  * revoked releases, advisories, the known-good baseline), its attestation, and every report it
  * sent, whose signature the verification pool checks. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,14 @@
 #define PAGE 10000
 #define POLICY_MAX (4u << 20)
 
+/* What the reports of one device need: its certified keys and when they were all revoked. */
+typedef struct dev_info {
+    const au_cert *certs;
+    size_t n_certs;
+    int64_t revoked_at; /* 0: not all revoked */
+    uint8_t key[AU_KEY_LEN];
+} dev_info;
+
 typedef struct fleet {
     au_ctx *c;
     fws_store *s;
@@ -18,6 +27,7 @@ typedef struct fleet {
     json_t *advisories; /* array or NULL */
     json_t *baseline;   /* object: model -> array of "P/V", or NULL */
     fws_store_device *page;
+    dev_info *info; /* one per device of the page */
     size_t n_page;
     fws_err cb_err;
 } fleet;
@@ -124,19 +134,41 @@ static void check_attestation(fleet *f, const fws_store_device *d)
                 (long long)((c->o->now - d->attested_at) / 86400));
 }
 
-typedef struct dev_reports {
+static void device_info(fleet *f, const fws_store_device *d, dev_info *di)
+{
+    memset(di, 0, sizeof(*di));
+    au_device_key(d->id, di->key);
+    au_inventory_device(&f->c->inv, di->key, &di->certs, &di->n_certs);
+    int all_revoked = di->n_certs > 0;
+    for (size_t i = 0; i < di->n_certs; i++) {
+        if (di->certs[i].status != 3)
+            all_revoked = 0;
+        else if (di->certs[i].revoked_at > di->revoked_at)
+            di->revoked_at = di->certs[i].revoked_at;
+    }
+    if (!all_revoked)
+        di->revoked_at = 0;
+}
+
+/* The reports of a page of devices arrive in the page's own order (device ID, then report ID),
+ * so each one's device is found by moving forward through the page. */
+typedef struct page_reports {
     fleet *f;
-    const fws_store_device *d;
-    const au_cert *certs;
-    size_t n_certs;
-    int64_t revoked_at;
+    size_t at; /* the page index of the current device */
+    char last_device[FWS_STORE_ID_MAX + 1];
     int64_t last_id;
     size_t got;
-} dev_reports;
+} page_reports;
 
 static fws_err report_row(void *ctx, const fws_store_report *rep, const uint8_t *body, size_t len)
 {
-    dev_reports *dr = ctx;
+    page_reports *pr = ctx;
+    fleet *f = pr->f;
+    while (pr->at < f->n_page && strcmp(f->page[pr->at].id, rep->device_id) != 0)
+        pr->at++;
+    if (pr->at == f->n_page)
+        return FWS_ERR_STATE; /* a report out of the page's order: the store changed under us */
+    const dev_info *di = &f->info[pr->at];
     au_job *j = calloc(1, sizeof(*j));
     if (j == NULL || (j->body = malloc(len ? len : 1)) == NULL) {
         free(j);
@@ -145,44 +177,37 @@ static fws_err report_row(void *ctx, const fws_store_report *rep, const uint8_t 
     memcpy(j->body, body, len);
     j->len = len;
     j->id = rep->id;
-    snprintf(j->device, sizeof(j->device), "%s", dr->d->id);
-    au_device_key(dr->d->id, j->key);
+    snprintf(j->device, sizeof(j->device), "%s", rep->device_id);
+    memcpy(j->key, di->key, AU_KEY_LEN);
     snprintf(j->kind, sizeof(j->kind), "%s", fws_store_report_kind_name(rep->kind));
     j->received_at = rep->received_at;
     j->ledger_index = rep->ledger_index;
-    j->revoked_at = dr->revoked_at;
-    j->certs = dr->certs;
-    j->n_certs = dr->n_certs;
-    dr->last_id = rep->id;
-    dr->got++;
-    dr->f->c->r->reports++;
-    au_pool_submit(dr->f->pool, j);
+    j->revoked_at = di->revoked_at;
+    j->certs = di->certs;
+    j->n_certs = di->n_certs;
+    snprintf(pr->last_device, sizeof(pr->last_device), "%s", rep->device_id);
+    pr->last_id = rep->id;
+    pr->got++;
+    f->c->r->reports++;
+    au_pool_submit(f->pool, j);
     return FWS_OK;
 }
 
-static fws_err device_reports(fleet *f, const fws_store_device *d, fws_errbuf *eb)
+/* Every report of the devices in the page, whose IDs run from just after `before` to the
+ * page's last device, in a few queries rather than one per device. */
+static fws_err page_reports_read(fleet *f, const char *before, fws_errbuf *eb)
 {
-    dev_reports dr = {.f = f, .d = d};
-    uint8_t key[AU_KEY_LEN];
-    au_device_key(d->id, key);
-    au_inventory_device(&f->c->inv, key, &dr.certs, &dr.n_certs);
-    int all_revoked = dr.n_certs > 0;
-    for (size_t i = 0; i < dr.n_certs; i++) {
-        if (dr.certs[i].status != 3)
-            all_revoked = 0;
-        else if (dr.certs[i].revoked_at > dr.revoked_at)
-            dr.revoked_at = dr.certs[i].revoked_at;
-    }
-    if (!all_revoked)
-        dr.revoked_at = 0;
+    page_reports pr = {.f = f, .last_id = INT64_MAX};
+    const char *last = f->page[f->n_page - 1].id;
+    snprintf(pr.last_device, sizeof(pr.last_device), "%s", before);
     for (;;) {
-        fws_store_page page = {.after = dr.last_id, .limit = FWS_STORE_REPORT_LIST_MAX};
-        dr.got = 0;
-        fws_err err = fws_store_report_list(f->s, d->id, &page, report_row, &dr, eb);
-        if (err != FWS_OK)
+        pr.got = 0;
+        fws_err err = fws_store_report_range(f->s, pr.last_device, pr.last_id, last,
+                                             FWS_STORE_REPORT_LIST_MAX, report_row, &pr, eb);
+        if (err == FWS_ERR_STATE)
+            return fws_errf(eb, err, "the store's reports changed order during the audit");
+        if (err != FWS_OK || pr.got < FWS_STORE_REPORT_LIST_MAX)
             return err;
-        if (dr.got < FWS_STORE_REPORT_LIST_MAX)
-            return FWS_OK;
     }
 }
 
@@ -196,13 +221,14 @@ static fws_err walk_devices(fleet *f, uint64_t total, fws_errbuf *eb)
         f->n_page = 0;
         if ((err = fws_store_device_list(f->s, &flt, page_row, f, eb)) != FWS_OK || f->n_page == 0)
             break;
-        for (size_t i = 0; err == FWS_OK && i < f->n_page; i++) {
+        for (size_t i = 0; i < f->n_page; i++) {
             const fws_store_device *d = &f->page[i];
             f->c->r->devices++;
             check_firmware(f, d);
             check_attestation(f, d);
-            err = device_reports(f, d, eb);
+            device_info(f, d, &f->info[i]);
         }
+        err = page_reports_read(f, after, eb);
         snprintf(after, sizeof(after), "%s", f->page[f->n_page - 1].id);
         done += f->n_page;
         if (f->c->o->progress != NULL)
@@ -266,7 +292,8 @@ fws_err au_phase_fleet(au_ctx *c, fws_errbuf *eb)
     fws_store_device_filter all = {.limit = 1};
     if ((err = load_policies(&f, eb)) == FWS_OK &&
         (err = fws_store_device_count(f.s, &all, &total, eb)) == FWS_OK &&
-        (f.page = malloc(PAGE * sizeof(*f.page))) == NULL)
+        ((f.page = malloc(PAGE * sizeof(*f.page))) == NULL ||
+         (f.info = malloc(PAGE * sizeof(*f.info))) == NULL))
         err = FWS_ERR_NOMEM;
     unsigned threads = c->o->threads;
     if (threads == 0) {
@@ -278,6 +305,7 @@ fws_err au_phase_fleet(au_ctx *c, fws_errbuf *eb)
         c->r->reports_verified = au_pool_finish(f.pool);
     }
     free(f.page);
+    free(f.info);
     json_decref(f.advisories);
     json_decref(f.baseline);
     fws_store_close(f.s);

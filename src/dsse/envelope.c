@@ -4,6 +4,7 @@
 #include <string.h>
 #include "fwseal/dsse.h"
 #include "fwseal/json.h"
+#include "internal.h"
 
 fws_err fws_dsse_pae(const char *payload_type, const uint8_t *payload, size_t len, uint8_t **out,
                      size_t *out_len)
@@ -175,6 +176,10 @@ fws_err fws_dsse_parse(const uint8_t *unverified, size_t len, fws_dsse_envelope 
     fws_dsse_envelope env;
     fws_err err;
 
+    if (unverified != NULL && out != NULL && dsse_parse_compact(unverified, len, &env)) {
+        *out = env;
+        return FWS_OK;
+    }
     lim.max_bytes = FWS_DSSE_MAX_ENVELOPE;
     lim.max_depth = 4;
     lim.max_string = FWS_DSSE_MAX_ENVELOPE;

@@ -223,3 +223,19 @@ fws_err fws_store_report_list(fws_store *s, const char *device_id, const fws_sto
     return store_run(s, page->newest_first ? ST_REPORT_LIST_DESC : ST_REPORT_LIST, a, 3,
                      report_list_row, &l, NULL, eb);
 }
+
+fws_err fws_store_report_range(fws_store *s, const char *after_device, int64_t after_id,
+                               const char *last_device, size_t limit, fws_store_report_fn fn,
+                               void *ctx, fws_errbuf *eb)
+{
+    fws_err err;
+    if (s == NULL || fn == NULL || after_device == NULL || last_device == NULL)
+        return fws_errf(eb, FWS_ERR_ARG, "report range: missing argument");
+    if (strlen(after_device) > FWS_STORE_ID_MAX || strlen(last_device) > FWS_STORE_ID_MAX)
+        return fws_errf(eb, FWS_ERR_ARG, "report range: device ID over %d bytes", FWS_STORE_ID_MAX);
+    if ((err = chk_report_limit(limit, eb)) != FWS_OK)
+        return err;
+    report_list l = {fn, ctx};
+    store_arg a[] = {ARG_T(after_device), ARG_I(after_id), ARG_T(last_device), ARG_I(limit)};
+    return store_run(s, ST_REPORT_RANGE, a, 4, report_list_row, &l, NULL, eb);
+}

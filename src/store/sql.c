@@ -128,6 +128,8 @@ const char *const store_sql[ST__COUNT] = {
                               " WHERE ledger_index IS NULL" ASC,
     [ST_REPORT_LIST] = "SELECT " REPORT_COLS " FROM reports WHERE device_id = $3" ASC,
     [ST_REPORT_LIST_DESC] = "SELECT " REPORT_COLS " FROM reports WHERE device_id = $3" DESC,
+    [ST_REPORT_RANGE] = "SELECT " REPORT_COLS " FROM reports WHERE (device_id, id) > ($1, $2)"
+                        " AND device_id <= $3 ORDER BY device_id, id LIMIT $4",
 
     [ST_ALERT_INSERT] = "INSERT INTO alerts (kind, subject, message, raised_at, acked_at,"
                         " acked_by) VALUES ($1, $2, $3, $4, 0, 0) RETURNING id",

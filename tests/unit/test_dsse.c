@@ -171,6 +171,82 @@ static void test_strict_parse(void **state)
     expect_parse("{\"payload\":\"e30=\"", FWS_ERR_FORMAT);
 }
 
+/* The compact fast path and the general parser agree: each input is parsed as given and with a
+ * space after its first byte (which only the general parser reads); both must accept or
+ * reject alike, with the same fields. */
+static void same_as_general(const char *json)
+{
+    fws_dsse_envelope a, b;
+    fws_errbuf eb = {{0}};
+    size_t n = strlen(json);
+    char *spaced = malloc(n + 2);
+    assert_non_null(spaced);
+    spaced[0] = json[0];
+    spaced[1] = ' ';
+    memcpy(spaced + 2, json + 1, n);
+    fws_err ea = fws_dsse_parse((const uint8_t *)json, n, &a, &eb);
+    fws_err eb2 = fws_dsse_parse((const uint8_t *)spaced, n + 1, &b, &eb);
+    free(spaced);
+    if ((ea == FWS_OK) != (eb2 == FWS_OK))
+        fail_msg("%s: compact %d, general %d", json, ea, eb2);
+    if (ea != FWS_OK)
+        return;
+    assert_string_equal(a.payload_type, b.payload_type);
+    assert_int_equal(a.payload_len, b.payload_len);
+    assert_memory_equal(a.unverified_payload, b.unverified_payload, a.payload_len);
+    assert_int_equal(a.n_sigs, b.n_sigs);
+    for (size_t i = 0; i < a.n_sigs; i++) {
+        assert_string_equal(a.sigs[i].keyid, b.sigs[i].keyid);
+        assert_int_equal(a.sigs[i].sig_len, b.sigs[i].sig_len);
+        assert_memory_equal(a.sigs[i].sig, b.sigs[i].sig, a.sigs[i].sig_len);
+    }
+    fws_dsse_envelope_free(&a);
+    fws_dsse_envelope_free(&b);
+}
+
+static void test_compact_path(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    make(&f, FWS_KEY_P256);
+    char *copy = malloc(f.env_len + 1);
+    memcpy(copy, f.env, f.env_len);
+    copy[f.env_len] = 0;
+    same_as_general(copy);
+    free(copy);
+    unmake(&f);
+    static const char *const cases[] = {
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"}]}",
+        "{\"payload\":\"\",\"payloadType\":\"t\",\"signatures\":[{\"keyid\":\"\",\"sig\":\"\"}]}",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"keyid\":\"k1\",\"sig\":"
+        "\"AAAA\"},{\"sig\":\"AAE=\"}]}",
+        /* what the fast path leaves to the general one, and what both refuse */
+        "{\"payload\":\"e3\\u0030=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"}]}",
+        "{\"payloadType\":\"t\",\"payload\":\"e30=\",\"signatures\":[{\"sig\":\"AAAA\"}]}",
+        "{\"payload\":\"e30=\",\"payloadType\":\"\",\"signatures\":[{\"sig\":\"AAAA\"}]}",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[]}",
+        "{\"payload\":\"e30\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"}]}",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAA=\"}]}",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"}]}x",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"}]}\n",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"}]} \r\n\tx",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"},]}",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\u00e9\",\"signatures\":[{\"sig\":\"AAAA\"}]}",
+        "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[{\"keyid\":"
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\",\"sig\":"
+        "\"AAAA\"}]}",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        same_as_general(cases[i]);
+    /* seventeen signatures: over the cap on both paths */
+    char many[1024] = "{\"payload\":\"e30=\",\"payloadType\":\"t\",\"signatures\":[";
+    for (int i = 0; i < 17; i++)
+        strcat(many, i ? ",{\"sig\":\"AAAA\"}" : "{\"sig\":\"AAAA\"}");
+    strcat(many, "]}");
+    same_as_general(many);
+    expect_parse(many, FWS_ERR_SCHEMA);
+}
+
 static void test_statement_subject(void **state)
 {
     (void)state;
@@ -199,9 +275,10 @@ static void test_statement_subject(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pae_known_answer), cmocka_unit_test(test_round_trip_ed25519),
-        cmocka_unit_test(test_round_trip_p256),  cmocka_unit_test(test_every_bit_flip_rejected),
-        cmocka_unit_test(test_strict_parse),     cmocka_unit_test(test_statement_subject),
+        cmocka_unit_test(test_pae_known_answer),  cmocka_unit_test(test_round_trip_ed25519),
+        cmocka_unit_test(test_round_trip_p256),   cmocka_unit_test(test_every_bit_flip_rejected),
+        cmocka_unit_test(test_strict_parse),      cmocka_unit_test(test_compact_path),
+        cmocka_unit_test(test_statement_subject),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -941,6 +941,34 @@ static void test_reports(void **state)
     assert_int_equal(c.n, 2);
     assert_int_equal(c.id[0], id2);
 
+    /* Many devices' reports in one pass, by device then report, resumable. */
+    static const char b3[] = "{\"kind\":\"install\",\"d\":2}";
+    static const char b4[] = "{\"kind\":\"install\",\"d\":3}";
+    int64_t id3 = 0, id4 = 0;
+    put_device(f->s, "d3", "hub-a", "eu", "");
+    OK(fws_store_report_add(f->s, "d3", FWS_STORE_REPORT_INSTALL, (const uint8_t *)b4, strlen(b4),
+                            710, &id4, NULL, &eb));
+    OK(fws_store_report_add(f->s, "d2", FWS_STORE_REPORT_INSTALL, (const uint8_t *)b3, strlen(b3),
+                            720, &id3, NULL, &eb));
+    c.n = 0;
+    OK(fws_store_report_range(f->s, "", INT64_MAX, "d2", 10, collect_report, &c, &eb));
+    assert_int_equal(c.n, 3); /* d1's two, then d2's; d3 is past the range */
+    assert_int_equal(c.id[0], id1);
+    assert_int_equal(c.id[1], id2);
+    assert_int_equal(c.id[2], id3);
+    c.n = 0;
+    OK(fws_store_report_range(f->s, "d1", id1, "d3", 10, collect_report, &c, &eb));
+    assert_int_equal(c.n, 3); /* resumed after d1's first report */
+    assert_int_equal(c.id[0], id2);
+    assert_int_equal(c.id[2], id4);
+    c.n = 0;
+    OK(fws_store_report_range(f->s, "d2", INT64_MAX, "d3", 1, collect_report, &c, &eb));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.id[0], id4);
+    ERR(FWS_ERR_ARG, fws_store_report_range(f->s, "", 0, "d3", FWS_STORE_REPORT_LIST_MAX + 1,
+                                            collect_report, &c, &eb));
+    c.n = 0;
+
     /* Bad input. */
     uint8_t *big = calloc(1, FWS_STORE_REPORT_MAX + 1);
     assert_non_null(big);
