@@ -411,7 +411,7 @@ void fws_est_response_free(fws_est_response *r); /* NULL is fine */
  * FWS_PKI_OPERATIONAL_DAYS. */
 void fws_pki_set_operational_days(fws_pki *p, unsigned days);
 
-/* ---- EST client (libcurl) ---------------------------------------------------------------- */
+/* ---- EST client (HTTP) ------------------------------------------------------------------- */
 
 typedef struct fws_est_client {
     const char *server; /* https://host[:port] (http only for tests on loopback) */

@@ -288,7 +288,8 @@ fws_err http_tls_connect(http_tls *tls, http_conn *c, const http_url *u, http_ti
         err = ssl_wait(c, r, t, what, "TLS handshake", eb);
     }
     if (err == FWS_OK && tls->pins != NULL && !peer_pinned(ssl, tls->pins))
-        err = fws_errf(eb, FWS_ERR_IO, "%s: pinned public key does not match", what);
+        err = fws_errf(eb, FWS_ERR_IO, "%s: server public key does not match pinned public key",
+                       what);
     ERR_clear_error();
     return err;
 }

@@ -1,31 +1,35 @@
-/* The EST client side (RFC 7030) over libcurl: mutual TLS with the device's certificate, the
- * server pinned by its public key, capped responses. */
+/* The EST client side (RFC 7030) over fwseal's HTTP client: mutual TLS with the device's
+ * certificate, the server pinned by its public key, capped responses. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
+#include "fwseal/http.h"
 #include "pki/internal.h"
 
 typedef struct body_buf {
     uint8_t *data;
     size_t len;
-    int too_big;
+    int status;
 } body_buf;
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ctx)
+static fws_err on_head(void *ctx, const fws_http_response *head)
 {
     body_buf *b = ctx;
-    size_t n = size * nmemb;
-    if (n > FWS_EST_RESPONSE_MAX - b->len) {
-        b->too_big = 1;
-        return 0;
-    }
-    memcpy(b->data + b->len, ptr, n);
+    b->status = head->status;
+    return FWS_OK;
+}
+
+static fws_err on_data(void *ctx, const uint8_t *p, size_t n)
+{
+    body_buf *b = ctx;
+    if (n > FWS_EST_RESPONSE_MAX - b->len)
+        return FWS_ERR_TOO_BIG;
+    memcpy(b->data + b->len, p, n);
     b->len += n;
-    return n;
+    return FWS_OK;
 }
 
 static const char *op_path(fws_est_op op)
@@ -104,61 +108,54 @@ static fws_err parse_certs(const body_buf *b, uint8_t **certs, size_t *lens, siz
     return err;
 }
 
-static void set_tls(CURL *c, const fws_est_client *cl)
+/* The client: the device's certificate, and the server verified by its CA or by the pin
+ * alone. */
+static fws_err make_client(const fws_est_client *cl, fws_http_client **out, fws_errbuf *eb)
 {
-    if (cl->cert != NULL) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, cl->cert);
-        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-        curl_easy_setopt(c, CURLOPT_SSLKEY, cl->key);
-        curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-        if (cl->pp != NULL)
-            curl_easy_setopt(c, CURLOPT_KEYPASSWD, cl->pp->text);
-    }
-    if (cl->pin != NULL)
-        curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, cl->pin);
-    if (cl->ca_file != NULL) {
-        curl_easy_setopt(c, CURLOPT_CAINFO, cl->ca_file);
-    } else {
-        /* Only the pin authenticates the server. */
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    unsigned timeout = cl->timeout_ms ? cl->timeout_ms : 30000;
+    fws_http_opts o = {.connect_timeout_ms = timeout,
+                       .timeout_ms = timeout,
+                       .ca_file = cl->ca_file,
+                       .no_verify = cl->ca_file == NULL, /* only the pin authenticates it */
+                       .pin = cl->pin,
+                       .cert_file = cl->cert,
+                       .key_file = cl->cert ? cl->key : NULL,
+                       .key_pass = cl->cert && cl->pp ? cl->pp->text : NULL};
+    return fws_http_client_new(&o, out, eb);
 }
 
-static fws_err refused(long status, const body_buf *b, fws_errbuf *eb)
+static fws_err refused(int status, const body_buf *b, fws_errbuf *eb)
 {
     size_t n = 0;
     while (n < b->len && n < 300 && b->data[n] != '\n' && b->data[n] >= 0x20 && b->data[n] < 0x7f)
         n++;
     return fws_errf(eb, status == 400 ? FWS_ERR_FORMAT : FWS_ERR_STATE,
-                    "the EST server refused (HTTP %ld): %.*s", status, (int)n,
+                    "the EST server refused (HTTP %d): %.*s", status, (int)n,
                     (const char *)b->data);
 }
 
-static fws_err perform(CURL *c, const fws_est_client *cl, body_buf *b, fws_errbuf *eb)
+static fws_err perform(fws_http_client *h, const fws_http_request *req, body_buf *b, fws_errbuf *eb)
 {
-    char err_text[CURL_ERROR_SIZE] = "";
-    long status = 0;
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err_text);
-    CURLcode rc = curl_easy_perform(c);
-    if (b->too_big)
+    fws_errbuf local = {""};
+    fws_err err = fws_http_do(h, req, NULL, &local);
+    if (err == FWS_ERR_TOO_BIG)
         return fws_errf(eb, FWS_ERR_TOO_BIG, "EST response over %u bytes", FWS_EST_RESPONSE_MAX);
-    if (rc != CURLE_OK)
-        return fws_errf(eb, FWS_ERR_IO, "%s: %s", cl->server,
-                        err_text[0] ? err_text : curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200)
-        return refused(status, b, eb);
+    if (err != FWS_OK)
+        return fws_errf(eb, FWS_ERR_IO, "%s", local.msg);
+    if (b->status != 200)
+        return refused(b->status, b, eb);
     return FWS_OK;
 }
 
 fws_err fws_est_request(const fws_est_client *cl, fws_est_op op, const uint8_t *csr, size_t csr_len,
                         uint8_t **certs, size_t *lens, size_t cap, size_t *n, fws_errbuf *eb)
 {
+    static const char *const post_headers[] = {"Content-Type: application/pkcs10",
+                                               "Content-Transfer-Encoding: base64", NULL};
     char url[2048];
     body_buf b = {NULL, 0, 0};
     char *req = NULL;
-    struct curl_slist *hdr = NULL;
+    fws_http_client *h = NULL;
     fws_err err = FWS_OK;
     if (cl == NULL || cl->server == NULL || (cl->pin == NULL && cl->ca_file == NULL))
         return fws_errf(eb, FWS_ERR_ARG, "EST: the server must be pinned or verified");
@@ -169,39 +166,34 @@ fws_err fws_est_request(const fws_est_client *cl, fws_est_op op, const uint8_t *
                      cl->label ? cl->label : "", cl->label ? "/" : "", op_path(op));
     if (m < 0 || (size_t)m >= sizeof(url))
         return fws_errf(eb, FWS_ERR_TOO_BIG, "EST: server URL too long");
-    CURL *c = curl_easy_init();
+    fws_http_request r = {.url = url,
+                          .body_max = FWS_EST_RESPONSE_MAX,
+                          .error_body_max = FWS_EST_RESPONSE_MAX,
+                          .on_head = on_head,
+                          .sink = on_data,
+                          .ctx = &b};
     b.data = malloc(FWS_EST_RESPONSE_MAX);
-    if (c == NULL || b.data == NULL) {
+    if (b.data == NULL) {
         err = FWS_ERR_NOMEM;
         goto out;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(cl->timeout_ms ? cl->timeout_ms : 30000));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    set_tls(c, cl);
+    if ((err = make_client(cl, &h, eb)) != FWS_OK)
+        goto out;
     if (op != FWS_EST_CACERTS) {
         req = malloc(FWS_BASE64_LEN(csr_len) + 1);
         if (req == NULL) {
             err = FWS_ERR_NOMEM;
             goto out;
         }
-        size_t req_len = fws_base64_encode(csr, csr_len, req);
-        hdr = curl_slist_append(hdr, "Content-Type: application/pkcs10");
-        hdr = curl_slist_append(hdr, "Content-Transfer-Encoding: base64");
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req_len);
+        r.body = (const uint8_t *)req;
+        r.body_len = fws_base64_encode(csr, csr_len, req);
+        r.headers = post_headers;
     }
-    err = perform(c, cl, &b, eb);
+    err = perform(h, &r, &b, eb);
     if (err == FWS_OK)
         err = parse_certs(&b, certs, lens, cap, n, eb);
 out:
-    curl_slist_free_all(hdr);
-    if (c != NULL)
-        curl_easy_cleanup(c);
+    fws_http_client_free(h);
     free(req);
     free(b.data);
     return err;

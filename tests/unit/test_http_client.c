@@ -776,7 +776,7 @@ static void test_tls_pins(void **state)
     o.pin = w->k.other_pin;
     c = client(&o);
     assert_int_equal(get(c, base, "/len"), FWS_ERR_IO);
-    expect_msg("pinned public key does not match");
+    expect_msg("server public key does not match pinned public key");
     fws_http_client_free(c);
     snprintf(two, sizeof(two), "%s;%s", w->k.other_pin, w->k.pin);
     o.pin = two;
@@ -791,7 +791,7 @@ static void test_tls_pins(void **state)
     body_is("hello world");
     base_of(base, "127.0.0.1", &w->alt);
     assert_int_equal(get(c, base, "/len"), FWS_ERR_IO);
-    expect_msg("pinned public key does not match");
+    expect_msg("server public key does not match pinned public key");
     fws_http_client_free(c);
     /* no verification without a pin, and malformed pins, are refused */
     fws_http_client *none = NULL;
