@@ -300,9 +300,18 @@ fws_err au_phase_fleet(au_ctx *c, fws_errbuf *eb)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
+    if (err == FWS_OK && c->o->state_dir != NULL && c->r->origin[0] != '\0')
+        err = au_vcache_open(c->o->state_dir, c->r->origin, &c->vcache, eb);
     if (err == FWS_OK && (err = au_pool_start(c, threads, &f.pool)) == FWS_OK) {
         err = walk_devices(&f, total, eb);
         c->r->reports_verified = au_pool_finish(f.pool);
+    }
+    if (c->vcache != NULL) {
+        c->r->reports_remembered = au_vcache_hits(c->vcache);
+        if (err == FWS_OK)
+            err = au_vcache_save(c->vcache, eb);
+        au_vcache_free(c->vcache);
+        c->vcache = NULL;
     }
     free(f.page);
     free(f.info);

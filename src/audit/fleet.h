@@ -32,10 +32,26 @@ typedef enum au_check {
     AU_REPORT_BAD_SIGNATURE, /* no signature by one of the device's keys */
 } au_check;
 
+/* ---- the auditor's memory of verified report signatures (vcache.c) ---- */
+#define AU_TAG_LEN 16
+/* Opens (creating its secret when needed) the cache of the ledger named origin in state_dir. */
+fws_err au_vcache_open(const char *state_dir, const char *origin, au_vcache **out, fws_errbuf *eb);
+void au_vcache_tag(const au_vcache *v, const uint8_t spki_sha256[32], const uint8_t body_sha256[32],
+                   uint8_t tag[AU_TAG_LEN]);
+/* 1 when the tag was remembered (and marks it used). Thread-safe. */
+int au_vcache_hit(au_vcache *v, const uint8_t tag[AU_TAG_LEN]);
+/* Remembers a tag verified in this audit. Thread-safe. */
+void au_vcache_add(au_vcache *v, const uint8_t tag[AU_TAG_LEN]);
+uint64_t au_vcache_hits(const au_vcache *v);
+/* Writes the used and added tags back (atomically). */
+fws_err au_vcache_save(au_vcache *v, fws_errbuf *eb);
+void au_vcache_free(au_vcache *v);
+
 #define AU_PAYLOAD_MAX 16384
-/* Checks a report's envelope and signature; payload (AU_PAYLOAD_MAX bytes) receives the signed
- * payload on success. Thread-safe. */
-au_check au_report_check(const au_job *j, uint8_t *payload, size_t *payload_len);
+/* Checks a report's envelope and signature (a signature the cache vc remembers is not verified
+ * again; vc may be NULL); payload (AU_PAYLOAD_MAX bytes) receives the signed payload on
+ * success. Thread-safe. */
+au_check au_report_check(const au_job *j, au_vcache *vc, uint8_t *payload, size_t *payload_len);
 
 fws_err au_pool_start(au_ctx *c, unsigned threads, au_pool **out);
 /* Takes ownership of j; blocks while the queue is full. */

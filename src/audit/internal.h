@@ -45,6 +45,7 @@ struct fws_audit_report {
     unsigned expiry_days;
     /* statistics */
     uint64_t tree_size, records, releases, devices, reports, reports_verified, certs, crls;
+    uint64_t reports_remembered; /* of reports_verified: signatures the state remembered */
     uint64_t expiry_hist[13]; /* valid certificates by months until expiry (12: a year or more) */
     au_fw_count fw[16];       /* devices per firmware (15 largest, then "other") */
     size_t n_fw;
@@ -137,6 +138,8 @@ int au_spki_raw(const uint8_t *spki, size_t len, uint8_t *pub, uint8_t *pub_len,
 /* ---- phases ------------------------------------------------------------------------------------
  */
 
+typedef struct au_vcache au_vcache;
+
 typedef struct au_ctx {
     const fws_audit_opts *o;
     fws_audit_report *r;
@@ -146,6 +149,7 @@ typedef struct au_ctx {
     char cp_text[FWS_NOTE_MAX]; /* the checkpoint this audit verified */
     size_t cp_len;              /* 0 when the ledger failed */
     int ledger_red;             /* the ledger phase raised a red flag */
+    au_vcache *vcache;          /* remembered report signatures (with --state), or NULL */
 } au_ctx;
 
 fws_err au_phase_ledger(au_ctx *c, fws_errbuf *eb);

@@ -138,12 +138,12 @@ static json_t *stats_json(const fws_audit_report *r)
     json_t *fw = json_object();
     for (size_t i = 0; fw != NULL && i < r->n_fw; i++)
         json_object_set_new(fw, r->fw[i].label, json_integer((json_int_t)r->fw[i].devices));
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "treeSize",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "treeSize",
                      (json_int_t)r->tree_size, "records", (json_int_t)r->records, "releases",
                      (json_int_t)r->releases, "devices", (json_int_t)r->devices, "reports",
                      (json_int_t)r->reports, "reportsVerified", (json_int_t)r->reports_verified,
-                     "certificates", (json_int_t)r->certs, "crls", (json_int_t)r->crls, "firmware",
-                     fw);
+                     "reportsRemembered", (json_int_t)r->reports_remembered, "certificates",
+                     (json_int_t)r->certs, "crls", (json_int_t)r->crls, "firmware", fw);
 }
 
 fws_err fws_audit_report_json(const fws_audit_report *r, json_t **out)
@@ -204,11 +204,12 @@ fws_err fws_audit_report_text(const fws_audit_report *r, size_t max_lines, char 
     text_add(&t, "audit of %s (ledger %s, %llu entries)\n", r->deploy, r->origin,
              (unsigned long long)r->tree_size);
     text_add(&t,
-             "  %llu releases, %llu devices, %llu reports (%llu signatures verified), "
-             "%llu certificates, %llu CRLs\n",
+             "  %llu releases, %llu devices, %llu reports (%llu signatures verified, %llu of "
+             "them remembered from earlier audits), %llu certificates, %llu CRLs\n",
              (unsigned long long)r->releases, (unsigned long long)r->devices,
              (unsigned long long)r->reports, (unsigned long long)r->reports_verified,
-             (unsigned long long)r->certs, (unsigned long long)r->crls);
+             (unsigned long long)r->reports_remembered, (unsigned long long)r->certs,
+             (unsigned long long)r->crls);
     for (int lv = FWS_AUDIT_RED; lv >= FWS_AUDIT_WARN; lv--) {
         for (size_t i = 0; i < r->n_checks; i++) {
             if ((int)r->checks[i].level != lv)

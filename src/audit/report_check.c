@@ -89,11 +89,30 @@ static size_t pae(const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
 }
 
 /* Checks one report envelope; on success payload (PAYLOAD_MAX bytes) holds the signed payload. */
-au_check au_report_check(const au_job *j, uint8_t *payload, size_t *payload_len)
+/* One signature against one certified key, through the cache when there is one. */
+static int check_sig(const au_cert *c, au_vcache *vc, const uint8_t body_sha256[32],
+                     const uint8_t digest[32], const uint8_t *msg, size_t mlen,
+                     const fws_dsse_sig *sig)
+{
+    uint8_t tag[AU_TAG_LEN];
+    if (vc != NULL) {
+        au_vcache_tag(vc, c->spki_sha256, body_sha256, tag);
+        if (au_vcache_hit(vc, tag))
+            return 1;
+    }
+    int ok = c->pub_type == FWS_KEY_P256
+                 ? verify_p256(c->pub, digest, sig->sig, sig->sig_len)
+                 : verify_ed25519(c->pub, msg, mlen, sig->sig, sig->sig_len);
+    if (ok && vc != NULL)
+        au_vcache_add(vc, tag);
+    return ok;
+}
+
+au_check au_report_check(const au_job *j, au_vcache *vc, uint8_t *payload, size_t *payload_len)
 {
     static _Thread_local uint8_t msg[PAYLOAD_MAX + 128];
     static _Thread_local fws_dsse_envelope env;
-    uint8_t keyid[32], digest[32];
+    uint8_t keyid[32], digest[32], body_sha256[32];
     size_t n = 0;
     au_check res = AU_REPORT_BAD_SIGNATURE;
     memset(&env, 0, sizeof(env));
@@ -105,6 +124,8 @@ au_check au_report_check(const au_job *j, uint8_t *payload, size_t *payload_len)
     }
     size_t mlen = pae(env.unverified_payload, env.payload_len, msg, sizeof(msg));
     fws_sha256(msg, mlen, digest);
+    if (vc != NULL)
+        fws_sha256(j->body, j->len, body_sha256);
     for (size_t s = 0; s < env.n_sigs && res != AU_REPORT_OK; s++) {
         const fws_dsse_sig *sig = &env.sigs[s];
         int have_id = sig->keyid[0] != '\0';
@@ -115,10 +136,7 @@ au_check au_report_check(const au_job *j, uint8_t *payload, size_t *payload_len)
             const au_cert *c = &j->certs[i];
             if (c->pub_type == 0 || (have_id && !fws_ct_eq(keyid, c->spki_sha256, 32)))
                 continue;
-            int ok = c->pub_type == FWS_KEY_P256
-                         ? verify_p256(c->pub, digest, sig->sig, sig->sig_len)
-                         : verify_ed25519(c->pub, msg, mlen, sig->sig, sig->sig_len);
-            if (ok)
+            if (check_sig(c, vc, body_sha256, digest, msg, mlen, sig))
                 res = AU_REPORT_OK;
         }
     }

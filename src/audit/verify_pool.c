@@ -124,7 +124,7 @@ static void judge(au_pool *pool, au_job *j)
         au_flag(c->r, FWS_AUDIT_RED, "revoked-still-reporting", j->device,
                 "report %lld arrived %lld s after the device's certificates were revoked",
                 (long long)j->id, (long long)(j->received_at - j->revoked_at));
-    switch (au_report_check(j, payload, &len)) {
+    switch (au_report_check(j, c->vcache, payload, &len)) {
     case AU_REPORT_OK:
         __atomic_add_fetch(&pool->verified, 1, __ATOMIC_RELAXED);
         judge_payload(c, j, payload, len);

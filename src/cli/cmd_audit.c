@@ -24,8 +24,11 @@ static void usage(void)
            "Recomputes the ledger from its tiles and checks its checkpoint and cosignatures,\n"
            "every release against its record, SBOM and provenance, the CA chains, CRLs and\n"
            "certificates, every device's firmware against the release records and every\n"
-           "report's device signature. --url reads the ledger from a server (BASE/checkpoint,\n"
-           "BASE/tile/...) instead of DEPLOY/ledger. Exit status 1 when red flags were found.\n");
+           "report's device signature. --state DIR (the auditor's own directory) keeps the\n"
+           "checkpoint this audit accepted and the report signatures it verified, so the\n"
+           "next audit checks consistency and verifies only new reports. --url reads the\n"
+           "ledger from a server (BASE/checkpoint, BASE/tile/...) instead of DEPLOY/ledger.\n"
+           "Exit status 1 when red flags were found.\n");
 }
 
 typedef struct audit_args {

@@ -260,6 +260,46 @@ static void clean_deployment(void **state)
     fws_audit_report_free(r);
 }
 
+static json_int_t stat_of(const fws_audit_report *r, const char *key)
+{
+    json_t *j = NULL;
+    assert_int_equal(fws_audit_report_json(r, &j), FWS_OK);
+    json_int_t v = json_integer_value(json_object_get(json_object_get(j, "statistics"), key));
+    json_decref(j);
+    return v;
+}
+
+/* With --state, a report whose signature verified in an earlier audit is remembered, not
+ * verified again; a cache the state's secret did not make, or a damaged one, remembers
+ * nothing and every signature is checked. */
+static void remembered_signatures(void **state)
+{
+    (void)state;
+    fws_audit_report *r = audit(); /* clean_deployment's audit filled the cache */
+    assert_int_equal(fws_audit_report_count(r, FWS_AUDIT_RED), 0);
+    assert_int_equal(stat_of(r, "reportsVerified"), NDEV);
+    assert_int_equal(stat_of(r, "reportsRemembered"), NDEV);
+    fws_audit_report_free(r);
+    /* another secret: the same tags mean nothing */
+    assert_int_equal(sh("head -c 32 /dev/urandom > %s/state/report-cache.key", T), 0);
+    r = audit();
+    assert_int_equal(stat_of(r, "reportsVerified"), NDEV);
+    assert_int_equal(stat_of(r, "reportsRemembered"), 0);
+    fws_audit_report_free(r);
+    /* a damaged cache file is ignored, then rewritten */
+    assert_int_equal(sh("for f in %s/state/reports-*; do head -c 20 \"$f\" > \"$f.x\" && "
+                        "mv \"$f.x\" \"$f\"; done",
+                        T),
+                     0);
+    r = audit();
+    assert_int_equal(fws_audit_report_count(r, FWS_AUDIT_RED), 0);
+    assert_int_equal(stat_of(r, "reportsRemembered"), 0);
+    fws_audit_report_free(r);
+    r = audit();
+    assert_int_equal(stat_of(r, "reportsRemembered"), NDEV);
+    fws_audit_report_free(r);
+}
+
 static void planted_problems(void **state)
 {
     (void)state;
@@ -301,6 +341,8 @@ static void planted_problems(void **state)
     assert_int_equal(found(r, "unknown-firmware", FWS_AUDIT_RED, NULL), 1);
     assert_int_equal(found(r, "ledger-fork", FWS_AUDIT_RED, NULL), 0);
     assert_int_equal(fws_audit_report_count(r, FWS_AUDIT_RED), 4);
+    /* the earlier audits' reports were remembered; the two new ones (one forged) were not */
+    assert_int_equal(stat_of(r, "reportsRemembered"), NDEV);
     fws_audit_report_free(r);
 }
 
@@ -468,11 +510,9 @@ static int free_bundle(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(clean_deployment),
-        cmocka_unit_test(planted_problems),
-        cmocka_unit_test(forked_ledger),
-        cmocka_unit_test(export_and_verify),
-        cmocka_unit_test_teardown(altered_bytes, free_bundle),
+        cmocka_unit_test(clean_deployment),   cmocka_unit_test(remembered_signatures),
+        cmocka_unit_test(planted_problems),   cmocka_unit_test(forked_ledger),
+        cmocka_unit_test(export_and_verify),  cmocka_unit_test_teardown(altered_bytes, free_bundle),
         cmocka_unit_test(bundle_from_before),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
