@@ -327,7 +327,7 @@ typedef struct fws_agent_http_opts {
     long connect_timeout_s;  /* 0: 10 */
 } fws_agent_http_opts;
 
-typedef struct fws_agent_http fws_agent_http; /* opaque: one libcurl handle */
+typedef struct fws_agent_http fws_agent_http; /* opaque: one fws_http_client */
 
 fws_err fws_agent_http_new(const fws_agent_http_opts *opts, fws_agent_http **out,
                            fws_errbuf *eb) FWS_MUST_CHECK;

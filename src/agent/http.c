@@ -1,55 +1,57 @@
-/* Downloads over HTTPS with libcurl: the server's key pinned, resumes with Range requests,
- * a hard cap, exponential backoff, no retry on a definitive 4xx, stall detection. */
+/* Downloads over HTTPS with fwseal's HTTP client: the server's key pinned, resumes with Range
+ * requests, a hard cap, exponential backoff, no retry on a definitive 4xx, stall detection. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <curl/curl.h>
+#include "fwseal/http.h"
 #include "agent/internal.h"
 
-#define ERROR_BODY_MAX 4096
+#define ERROR_BODY_MAX 65536
+#define DOWNLOAD_TIMEOUT_MS (24u * 3600 * 1000) /* stall detection is the real limit */
+#define REQUEST_TIMEOUT_MS 60000
 
 struct fws_agent_http {
-    CURL *curl;
+    fws_http_client *http;
     fws_agent_http_opts o;
-    char *pin, *ca_file, *cert_file, *key_file, *key_pass;
     fws_agent_http_stats stats;
 };
-
-static char *dup_opt(const char *s, int *fail)
-{
-    if (s == NULL)
-        return NULL;
-    char *d = strdup(s);
-    if (d == NULL)
-        *fail = 1;
-    return d;
-}
 
 fws_err fws_agent_http_new(const fws_agent_http_opts *opts, fws_agent_http **out, fws_errbuf *eb)
 {
     static const fws_agent_http_opts none;
+    char ua[64];
     fws_agent_http *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return FWS_ERR_NOMEM;
     h->o = opts ? *opts : none;
-    int fail = 0;
-    h->pin = dup_opt(h->o.pin, &fail);
-    h->ca_file = dup_opt(h->o.ca_file, &fail);
-    h->cert_file = dup_opt(h->o.cert_file, &fail);
-    h->key_file = dup_opt(h->o.key_file, &fail);
-    h->key_pass = dup_opt(h->o.key_pass, &fail);
     h->o.attempts = h->o.attempts ? h->o.attempts : 6;
     h->o.backoff_ms = h->o.backoff_ms ? h->o.backoff_ms : 250;
     h->o.backoff_max_ms = h->o.backoff_max_ms ? h->o.backoff_max_ms : 30000;
     h->o.min_rate = h->o.min_rate ? h->o.min_rate : 1024;
     h->o.stall_s = h->o.stall_s ? h->o.stall_s : 30;
     h->o.connect_timeout_s = h->o.connect_timeout_s ? h->o.connect_timeout_s : 10;
-    h->curl = fail ? NULL : curl_easy_init();
-    if (h->curl == NULL) {
-        fws_agent_http_free(h);
-        return fws_errf(eb, FWS_ERR_NOMEM, "cannot start libcurl");
+    snprintf(ua, sizeof(ua), "fwseal-agent/%s", FWS_VERSION);
+    fws_http_opts ho = {
+        .connect_timeout_ms =
+            (unsigned)(h->o.connect_timeout_s > 3600 ? 3600 : h->o.connect_timeout_s) * 1000u,
+        .timeout_ms = DOWNLOAD_TIMEOUT_MS,
+        .min_rate = h->o.min_rate,
+        .stall_s = h->o.stall_s,
+        .user_agent = ua,
+        .ca_file = h->o.ca_file,
+        /* The pin alone authenticates the server when no CA is given (a device knows none). */
+        .no_verify = h->o.ca_file == NULL && h->o.pin != NULL,
+        .pin = h->o.pin,
+        .cert_file = h->o.cert_file,
+        .key_file = h->o.cert_file ? h->o.key_file : NULL,
+        .key_pass = h->o.cert_file ? h->o.key_pass : NULL};
+    fws_err err = fws_http_client_new(&ho, &h->http, eb);
+    if (err != FWS_OK) {
+        free(h);
+        return err;
     }
+    h->o.pin = h->o.ca_file = h->o.cert_file = h->o.key_file = h->o.key_pass = NULL;
     *out = h;
     return FWS_OK;
 }
@@ -58,14 +60,7 @@ void fws_agent_http_free(fws_agent_http *h)
 {
     if (h == NULL)
         return;
-    curl_easy_cleanup(h->curl);
-    if (h->key_pass != NULL)
-        fws_wipe(h->key_pass, strlen(h->key_pass));
-    free(h->pin);
-    free(h->ca_file);
-    free(h->cert_file);
-    free(h->key_file);
-    free(h->key_pass);
+    fws_http_client_free(h->http);
     free(h);
 }
 
@@ -74,35 +69,13 @@ void fws_agent_http_get_stats(const fws_agent_http *h, fws_agent_http_stats *out
     *out = h->stats;
 }
 
-/* The options every request shares: TLS with the pin, client certificate, no redirects. */
-static void common_opts(fws_agent_http *h, const char *url, char *errbuf)
+/* The client's message without the URL it starts with (the caller names the URL). */
+static const char *without_url(const char *msg, const char *url)
 {
-    CURL *c = h->curl;
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->o.connect_timeout_s);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->o.min_rate);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->o.stall_s);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "fwseal-agent/" FWS_VERSION);
-    if (h->pin != NULL)
-        curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->pin);
-    if (h->ca_file != NULL) {
-        curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
-    } else if (h->pin != NULL) {
-        /* The pin alone authenticates the server (a device knows no CA). */
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (h->cert_file != NULL)
-        curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
-    if (h->key_file != NULL)
-        curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
-    if (h->key_pass != NULL)
-        curl_easy_setopt(c, CURLOPT_KEYPASSWD, h->key_pass);
+    size_t n = strlen(url);
+    if (strncmp(msg, url, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        return msg + n + 2;
+    return msg[0] ? msg : "request failed";
 }
 
 /* ---- downloads ---------------------------------------------------------------------------------
@@ -113,45 +86,44 @@ typedef struct dl {
     uint64_t got;  /* bytes delivered to the sink, offset included */
     uint64_t skip; /* bytes to drop: a server that ignored the Range sends them again */
     uint64_t max_len;
-    int started; /* the status line is known */
-    long code;
+    int code; /* the response's status, once its head is in */
     fws_agent_sink_fn sink;
     void *ctx;
     fws_err sink_err;
 } dl;
 
-static size_t dl_write(char *p, size_t size, size_t n, void *ud)
+static fws_err dl_head(void *ctx, const fws_http_response *head)
 {
-    dl *d = ud;
-    size_t len = size * n;
-    if (!d->started) {
-        d->started = 1;
-        curl_easy_getinfo(d->h->curl, CURLINFO_RESPONSE_CODE, &d->code);
-        d->skip = d->code == 200 ? d->got : 0;
-    }
+    dl *d = ctx;
+    d->code = head->status;
+    d->skip = d->code == 200 ? d->got : 0;
+    return FWS_OK;
+}
+
+static fws_err dl_write(void *ctx, const uint8_t *data, size_t len)
+{
+    dl *d = ctx;
     if (d->code != 200 && d->code != 206)
-        return len; /* an error page: not part of the payload */
-    const uint8_t *data = (const uint8_t *)p;
-    size_t rest = len;
+        return FWS_OK; /* an error page: not part of the payload */
     if (d->skip > 0) {
-        size_t drop = d->skip < rest ? (size_t)d->skip : rest;
+        size_t drop = d->skip < len ? (size_t)d->skip : len;
         d->skip -= drop;
         data += drop;
-        rest -= drop;
+        len -= drop;
     }
-    if (rest == 0)
-        return len;
-    if (d->got + rest > d->max_len) {
+    if (len == 0)
+        return FWS_OK;
+    if (d->got + len > d->max_len) {
         d->sink_err = FWS_ERR_LENGTH; /* endless data */
-        return 0;
+        return d->sink_err;
     }
-    fws_err err = d->sink(d->ctx, data, rest);
+    fws_err err = d->sink(d->ctx, data, len);
     if (err != FWS_OK) {
         d->sink_err = err;
-        return 0;
+        return err;
     }
-    d->got += rest;
-    return len;
+    d->got += len;
+    return FWS_OK;
 }
 
 static void sleep_ms(unsigned ms)
@@ -169,56 +141,65 @@ static unsigned jittered(unsigned delay)
     return delay / 2 + (unsigned)((uint64_t)r * (delay / 2 + 1) / 65536u);
 }
 
+/* What a finished exchange means: 1 when the download is complete or must stop (*err says
+ * how), 0 to retry. */
+static int judge(fws_agent_http *h, dl *d, fws_err rc, const char *msg, fws_err *err, char *why,
+                 size_t why_cap)
+{
+    int payload = d->code == 200 || d->code == 206;
+    if (d->sink_err != FWS_OK || (rc == FWS_ERR_TOO_BIG && payload)) {
+        *err = d->sink_err != FWS_OK ? d->sink_err : FWS_ERR_LENGTH;
+        snprintf(why, why_cap, "%s",
+                 *err == FWS_ERR_LENGTH ? "more bytes than the signed length (endless data)"
+                                        : "the data was refused");
+        return 1;
+    }
+    *err = FWS_OK;
+    if (rc == FWS_OK && payload)
+        return 1;
+    if (rc == FWS_OK && d->code == 416 && d->got == d->max_len)
+        return 1; /* everything had arrived before the drop */
+    if (rc == FWS_OK && d->code >= 400 && d->code < 500 && d->code != 408 && d->code != 429) {
+        *err = d->code == 404 || d->code == 410 ? FWS_ERR_NOT_FOUND : FWS_ERR_STATE;
+        snprintf(why, why_cap, "HTTP %d", d->code);
+        return 1;
+    }
+    fws_http_failure f = fws_http_last_failure(h->http);
+    if (rc != FWS_OK && f == FWS_HTTP_FAIL_STALL) {
+        h->stats.stalls++;
+        snprintf(why, why_cap, "stalled below %ld bytes/s for %ld s after %llu bytes",
+                 h->o.min_rate, h->o.stall_s, (unsigned long long)d->got);
+    } else if (rc != FWS_OK) {
+        h->stats.stalls += f == FWS_HTTP_FAIL_TIMEOUT;
+        snprintf(why, why_cap, "%s", msg);
+    } else {
+        snprintf(why, why_cap, "HTTP %d", d->code);
+    }
+    *err = FWS_ERR_IO;
+    return 0;
+}
+
 /* One request. 1 when the download is complete or must stop (*err says how), 0 to retry. */
 static int attempt_once(fws_agent_http *h, const char *url, dl *d, fws_err *err, char *why,
                         size_t why_cap)
 {
-    char errbuf[CURL_ERROR_SIZE] = "", range[48];
-    common_opts(h, url, errbuf);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, dl_write);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, d);
-    if (d->got > 0) {
-        snprintf(range, sizeof(range), "%llu-", (unsigned long long)d->got);
-        curl_easy_setopt(h->curl, CURLOPT_RANGE, range);
-    }
-    d->started = 0;
+    char range[48];
+    const char *headers[] = {range, NULL};
+    fws_errbuf local = {""};
+    snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)d->got);
+    fws_http_request req = {.url = url,
+                            .headers = d->got > 0 ? headers : NULL,
+                            .body_max = d->max_len ? d->max_len : 1,
+                            .error_body_max = ERROR_BODY_MAX,
+                            .on_head = dl_head,
+                            .sink = dl_write,
+                            .ctx = d};
     d->code = 0;
+    d->skip = 0;
     d->sink_err = FWS_OK;
     h->stats.attempts++;
-    CURLcode rc = curl_easy_perform(h->curl);
-    if (!d->started)
-        curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &d->code);
-    if (d->sink_err != FWS_OK) {
-        *err = d->sink_err;
-        snprintf(why, why_cap, "%s",
-                 d->sink_err == FWS_ERR_LENGTH ? "more bytes than the signed length (endless data)"
-                                               : "the data was refused");
-        return 1;
-    }
-    if (rc == CURLE_OK && (d->code == 200 || d->code == 206)) {
-        *err = FWS_OK;
-        return 1;
-    }
-    if (rc == CURLE_OK && d->code == 416 && d->got == d->max_len) {
-        *err = FWS_OK; /* everything had arrived before the drop */
-        return 1;
-    }
-    if (rc == CURLE_OK && d->code >= 400 && d->code < 500 && d->code != 408 && d->code != 429) {
-        *err = d->code == 404 || d->code == 410 ? FWS_ERR_NOT_FOUND : FWS_ERR_STATE;
-        snprintf(why, why_cap, "HTTP %ld", d->code);
-        return 1;
-    }
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-        h->stats.stalls++;
-        snprintf(why, why_cap, "stalled below %ld bytes/s for %ld s after %llu bytes",
-                 h->o.min_rate, h->o.stall_s, (unsigned long long)d->got);
-    } else if (rc != CURLE_OK) {
-        snprintf(why, why_cap, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    } else {
-        snprintf(why, why_cap, "HTTP %ld", d->code);
-    }
-    *err = FWS_ERR_IO;
-    return 0;
+    fws_err rc = fws_http_do(h->http, &req, NULL, &local);
+    return judge(h, d, rc, without_url(local.msg, url), err, why, why_cap);
 }
 
 fws_err fws_agent_http_download(fws_agent_http *h, const char *url, uint64_t offset,
@@ -261,13 +242,12 @@ typedef struct membuf {
     int over;
 } membuf;
 
-static size_t mem_write(char *p, size_t size, size_t n, void *ud)
+static fws_err mem_write(void *ctx, const uint8_t *p, size_t len)
 {
-    membuf *m = ud;
-    size_t len = size * n;
-    if (m->len + len > m->max) {
+    membuf *m = ctx;
+    if (len > m->max - m->len) {
         m->over = 1;
-        return 0;
+        return FWS_ERR_TOO_BIG;
     }
     if (m->len + len + 1 > m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 4096;
@@ -275,52 +255,50 @@ static size_t mem_write(char *p, size_t size, size_t n, void *ud)
             cap *= 2;
         uint8_t *d = realloc(m->data, cap);
         if (d == NULL)
-            return 0;
+            return FWS_ERR_NOMEM;
         m->data = d;
         m->cap = cap;
     }
     memcpy(m->data + m->len, p, len);
     m->len += len;
     m->data[m->len] = 0;
-    return len;
+    return FWS_OK;
 }
 
 fws_err fws_agent_http_request(fws_agent_http *h, const char *url, const char *content_type,
                                const uint8_t *body, size_t body_len, size_t max_len, long *status,
                                uint8_t **resp, size_t *resp_len, fws_errbuf *eb)
 {
-    char errbuf[CURL_ERROR_SIZE] = "", ct[128];
+    char ct[128];
+    const char *headers[] = {ct, NULL};
     membuf m = {NULL, 0, 0, max_len, 0};
-    struct curl_slist *hdrs = NULL;
-    common_opts(h, url, errbuf);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, mem_write);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &m);
-    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 60L);
-    if (body != NULL) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s",
-                 content_type ? content_type : "application/json");
-        hdrs = curl_slist_append(hdrs, ct);
-        curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, (const char *)body);
-        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    }
+    fws_http_response head;
+    fws_errbuf local = {""};
+    snprintf(ct, sizeof(ct), "Content-Type: %s", content_type ? content_type : "application/json");
+    fws_http_request req = {.method = body ? "POST" : "GET",
+                            .url = url,
+                            .headers = body ? headers : NULL,
+                            .body = body,
+                            .body_len = body_len,
+                            .timeout_ms = REQUEST_TIMEOUT_MS,
+                            .body_max = max_len ? max_len : 1,
+                            .error_body_max = max_len ? max_len : 1,
+                            .sink = mem_write,
+                            .ctx = &m};
     h->stats.attempts++;
-    CURLcode rc = curl_easy_perform(h->curl);
-    curl_slist_free_all(hdrs);
-    long code = 0;
-    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
-    fws_err err = FWS_OK;
-    if (m.over)
+    fws_err err = fws_http_do(h->http, &req, &head, &local);
+    if (m.over || err == FWS_ERR_TOO_BIG)
         err = fws_errf(eb, FWS_ERR_TOO_BIG, "%s: response over %zu bytes", url, max_len);
-    else if (rc != CURLE_OK)
-        err = fws_errf(eb, FWS_ERR_IO, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    else if (err != FWS_OK)
+        err = fws_errf(eb, err == FWS_ERR_NOMEM ? err : FWS_ERR_IO, "%s: %s", url,
+                       without_url(local.msg, url));
     if (err != FWS_OK) {
         free(m.data);
         return err;
     }
     if (m.data == NULL && (m.data = calloc(1, 1)) == NULL)
         return FWS_ERR_NOMEM;
-    *status = code;
+    *status = head.status;
     *resp = m.data;
     *resp_len = m.len;
     return FWS_OK;
