@@ -35,6 +35,11 @@ foreach(src ${FWS_UNIT_TESTS})
   set_tests_properties(unit/${name} PROPERTIES LABELS unit ENVIRONMENT "${FWS_TEST_ENV}")
 endforeach()
 
+# The store's test prepares PostgreSQL schemas with libpq itself.
+if(TARGET test_store)
+  target_link_libraries(test_store PRIVATE PkgConfig::PQ)
+endif()
+
 # Command-line tests: tests/cli/*.sh, run with bash against the built binaries.
 file(GLOB FWS_CLI_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/cli/*.sh)
 foreach(src ${FWS_CLI_TESTS})

@@ -1,6 +1,7 @@
-/* The PostgreSQL engine, through libpq: one connection per handle, statements prepared once per
- * connection (lazily, by name), parameters sent separately from the SQL (text, or binary for
- * bytes), results read as text. Leadership is a session advisory lock on the connection.
+/* The PostgreSQL engine, through libpq (loaded by the first open, pq.c): one connection per handle,
+ * statements prepared once per connection (lazily, by name), parameters sent separately from the
+ * SQL (text, or binary for bytes), results read as text. Leadership is a session advisory lock on
+ * the connection.
  *
  * A lost connection is re-established before the next statement that runs outside a
  * transaction; that re-prepares statements and loses every leadership (the server released
@@ -9,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libpq-fe.h>
 #include "store/internal.h"
+#include "store/pq.h"
+
+/* libpq's functions, loaded by the first pg_open (every other function runs after one). */
+static const pq_api *pq;
 
 typedef struct pg_impl {
     PGconn *conn;
@@ -37,15 +41,15 @@ static void first_line(const char *msg, char *out, size_t cap)
 static fws_err conn_fail(fws_store *s, const char *what, fws_errbuf *eb)
 {
     char line[512];
-    first_line(PQerrorMessage(conn_of(s)), line, sizeof(line));
+    first_line(pq->PQerrorMessage(conn_of(s)), line, sizeof(line));
     return fws_errf(eb, FWS_ERR_IO, "%s: %s: %s", s->where, what, line);
 }
 
 /* Maps a failed result to the store's codes through its SQLSTATE. */
 static fws_err result_fail(fws_store *s, PGresult *res, const char *what, fws_errbuf *eb)
 {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = res ? pq->PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? pq->PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     fws_err code = FWS_ERR_IO;
     if (state != NULL && strcmp(state, "23505") == 0)
         code = FWS_ERR_EXISTS;
@@ -60,7 +64,7 @@ static fws_err result_fail(fws_store *s, PGresult *res, const char *what, fws_er
 
 static int result_ok(const PGresult *res)
 {
-    ExecStatusType st = PQresultStatus(res);
+    ExecStatusType st = pq->PQresultStatus(res);
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
@@ -84,13 +88,13 @@ static void forget_session(fws_store *s)
 static fws_err ensure_conn(fws_store *s, fws_errbuf *eb)
 {
     PGconn *c = conn_of(s);
-    if (PQstatus(c) == CONNECTION_OK)
+    if (pq->PQstatus(c) == CONNECTION_OK)
         return FWS_OK;
     if (s->in_tx || s->op_depth > 0)
         return fws_errf(eb, FWS_ERR_IO, "%s: connection lost inside a transaction", s->where);
     forget_session(s);
-    PQreset(c);
-    if (PQstatus(c) != CONNECTION_OK)
+    pq->PQreset(c);
+    if (pq->PQstatus(c) != CONNECTION_OK)
         return conn_fail(s, "cannot reconnect", eb);
     return FWS_OK;
 }
@@ -101,27 +105,29 @@ static fws_err pg_open(fws_store *s, const char *url, fws_errbuf *eb)
     static const char *const keys[] = {"fallback_application_name", "connect_timeout",
                                        "client_encoding", "dbname", NULL};
     const char *const vals[] = {"fwseal", "10", "UTF8", url, NULL};
+    if ((pq = pq_load(eb)) == NULL)
+        return FWS_ERR_IO;
     pg_impl *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return fws_errf(eb, FWS_ERR_NOMEM, "store: out of memory");
     s->impl = p;
     snprintf(s->where, sizeof(s->where), "postgres");
-    p->conn = PQconnectdbParams(keys, vals, 1);
+    p->conn = pq->PQconnectdbParams(keys, vals, 1);
     if (p->conn == NULL)
         return fws_errf(eb, FWS_ERR_NOMEM, "postgres: out of memory");
-    if (PQstatus(p->conn) != CONNECTION_OK)
+    if (pq->PQstatus(p->conn) != CONNECTION_OK)
         return conn_fail(s, "cannot connect", eb);
-    PQsetNoticeProcessor(p->conn, quiet, NULL);
-    snprintf(s->where, sizeof(s->where), "postgres %.200s:%.16s/%.200s", PQhost(p->conn),
-             PQport(p->conn), PQdb(p->conn));
+    pq->PQsetNoticeProcessor(p->conn, quiet, NULL);
+    snprintf(s->where, sizeof(s->where), "postgres %.200s:%.16s/%.200s", pq->PQhost(p->conn),
+             pq->PQport(p->conn), pq->PQdb(p->conn));
     /* Advisory locks are per database; leadership belongs to the store, i.e. the schema. */
-    PGresult *res = PQexec(p->conn, "SELECT current_schema()");
+    PGresult *res = pq->PQexec(p->conn, "SELECT current_schema()");
     fws_err err = FWS_OK;
-    if (!result_ok(res) || PQntuples(res) != 1)
+    if (!result_ok(res) || pq->PQntuples(res) != 1)
         err = result_fail(s, res, "cannot read the current schema", eb);
     else
-        snprintf(s->lock_ns, sizeof(s->lock_ns), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+        snprintf(s->lock_ns, sizeof(s->lock_ns), "%s", pq->PQgetvalue(res, 0, 0));
+    pq->PQclear(res);
     return err;
 }
 
@@ -131,7 +137,7 @@ static void pg_close(fws_store *s)
     if (p == NULL)
         return;
     if (p->conn != NULL)
-        PQfinish(p->conn);
+        pq->PQfinish(p->conn);
     free(p);
     s->impl = NULL;
 }
@@ -141,10 +147,10 @@ static fws_err pg_script(fws_store *s, const char *sql, fws_errbuf *eb)
     fws_err err = ensure_conn(s, eb);
     if (err != FWS_OK)
         return err;
-    PGresult *res = PQexec(conn_of(s), sql);
+    PGresult *res = pq->PQexec(conn_of(s), sql);
     if (!result_ok(res))
         err = result_fail(s, res, "statement failed", eb);
-    PQclear(res);
+    pq->PQclear(res);
     return err;
 }
 
@@ -154,12 +160,12 @@ static fws_err pg_prepare(fws_store *s, int st, const char *name, fws_errbuf *eb
     fws_err err = FWS_OK;
     if (p->prepared[st])
         return FWS_OK;
-    PGresult *res = PQprepare(p->conn, name, store_sql[st], 0, NULL);
+    PGresult *res = pq->PQprepare(p->conn, name, store_sql[st], 0, NULL);
     if (!result_ok(res))
         err = result_fail(s, res, "cannot prepare a statement", eb);
     else
         p->prepared[st] = 1;
-    PQclear(res);
+    pq->PQclear(res);
     return err;
 }
 
@@ -188,48 +194,48 @@ static fws_err pg_run(fws_store *s, int st, const store_arg *args, int n, store_
             values[i] = args[i].len ? args[i].p : "";
         }
     }
-    PGresult *res = PQexecPrepared(conn_of(s), name, n, values, lengths, formats, 0);
+    PGresult *res = pq->PQexecPrepared(conn_of(s), name, n, values, lengths, formats, 0);
     if (!result_ok(res)) {
         err = result_fail(s, res, "statement failed", eb);
         goto out;
     }
     store_row row = {&store_pg_engine, res, 0};
-    for (int i = 0; fn != NULL && i < PQntuples(res); i++) {
+    for (int i = 0; fn != NULL && i < pq->PQntuples(res); i++) {
         row.index = i;
         if ((err = fn(ctx, &row, eb)) != FWS_OK)
             goto out;
     }
     if (changes != NULL)
-        *changes = strtoll(PQcmdTuples(res), NULL, 10);
+        *changes = strtoll(pq->PQcmdTuples(res), NULL, 10);
 out:
-    PQclear(res);
+    pq->PQclear(res);
     return err;
 }
 
 static int pg_is_null(const store_row *r, int col)
 {
-    return PQgetisnull(r->impl, r->index, col);
+    return pq->PQgetisnull(r->impl, r->index, col);
 }
 
 static int64_t pg_col_int(const store_row *r, int col)
 {
-    return strtoll(PQgetvalue(r->impl, r->index, col), NULL, 10);
+    return strtoll(pq->PQgetvalue(r->impl, r->index, col), NULL, 10);
 }
 
 static const char *pg_col_text(const store_row *r, int col)
 {
-    return PQgetvalue(r->impl, r->index, col);
+    return pq->PQgetvalue(r->impl, r->index, col);
 }
 
 static fws_err pg_col_blob(const store_row *r, int col, size_t max, uint8_t **out, size_t *len,
                            fws_errbuf *eb)
 {
-    const char *text = PQgetvalue(r->impl, r->index, col);
+    const char *text = pq->PQgetvalue(r->impl, r->index, col);
     /* The hex form: "\x" and two digits per byte. */
     if (strlen(text) / 2 > max + 1)
         return fws_errf(eb, FWS_ERR_SCHEMA, "stored value longer than %zu bytes", max);
     size_t n = 0;
-    unsigned char *raw = PQunescapeBytea((const unsigned char *)text, &n);
+    unsigned char *raw = pq->PQunescapeBytea((const unsigned char *)text, &n);
     if (raw == NULL)
         return fws_errf(eb, FWS_ERR_NOMEM, "postgres: cannot decode bytes");
     fws_err err = FWS_OK;
@@ -243,7 +249,7 @@ static fws_err pg_col_blob(const store_row *r, int col, size_t max, uint8_t **ou
         *out = copy;
         *len = n;
     }
-    PQfreemem(raw);
+    pq->PQfreemem(raw);
     return err;
 }
 
@@ -255,14 +261,14 @@ static fws_err pg_param(fws_store *s, const char *sql, const char *const *params
     fws_err err = ensure_conn(s, eb);
     if (err != FWS_OK)
         return err;
-    PGresult *res = PQexecParams(conn_of(s), sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *res = pq->PQexecParams(conn_of(s), sql, n, NULL, params, NULL, NULL, 0);
     if (!result_ok(res))
         err = result_fail(s, res, "lock statement failed", eb);
-    else if (value != NULL && PQntuples(res) == 1)
-        snprintf(value, cap, "%s", PQgetvalue(res, 0, 0));
+    else if (value != NULL && pq->PQntuples(res) == 1)
+        snprintf(value, cap, "%s", pq->PQgetvalue(res, 0, 0));
     else if (value != NULL)
         err = fws_errf(eb, FWS_ERR_IO, "%s: lock statement returned no row", s->where);
-    PQclear(res);
+    pq->PQclear(res);
     return err;
 }
 
@@ -314,13 +320,13 @@ static fws_err pg_leader_check(fws_store *s, store_leader *l, int *held, fws_err
 static void pg_leader_unlock(fws_store *s, store_leader *l)
 {
     char key[24];
-    if (PQstatus(conn_of(s)) != CONNECTION_OK)
+    if (pq->PQstatus(conn_of(s)) != CONNECTION_OK)
         return;
     key_text(l->key, key);
     const char *params[] = {key};
-    PGresult *res = PQexecParams(conn_of(s), "SELECT pg_advisory_unlock(CAST($1 AS BIGINT))", 1,
-                                 NULL, params, NULL, NULL, 0);
-    PQclear(res);
+    PGresult *res = pq->PQexecParams(conn_of(s), "SELECT pg_advisory_unlock(CAST($1 AS BIGINT))", 1,
+                                     NULL, params, NULL, NULL, 0);
+    pq->PQclear(res);
 }
 
 const store_engine store_pg_engine = {
