@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <curl/curl.h>
 #include "server/alert.h"
 #include "server/internal.h"
 
@@ -325,7 +324,6 @@ fws_err alert_engine_start(fws_server *srv, const char *store_url, const char *l
     snprintf(e->ledger_dir, sizeof(e->ledger_dir), "%s", ledger_dir);
     snprintf(e->state_dir, sizeof(e->state_dir), "%s/alerts/monitor", fws_server_deploy_dir(srv));
     e->device_since = (int64_t)time(NULL) - 3600;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     fws_err err = setup(e, eb);
     if (err != FWS_OK) {
         engine_free(e);

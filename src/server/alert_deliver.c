@@ -10,7 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
-#include <curl/curl.h>
+#include "fwseal/core.h"
+#include "fwseal/http.h"
 #include "server/alert.h"
 
 extern char **environ;
@@ -28,53 +29,44 @@ json_t *alert_json(const fws_store_alert *a)
                      a->acked_at != 0);
 }
 
-/* Response bodies are not kept. */
-static size_t discard(char *p, size_t size, size_t n, void *ctx)
-{
-    (void)p;
-    (void)ctx;
-    return size * n;
-}
+#define WEBHOOK_RESPONSE_MAX (1024u * 1024) /* read and dropped */
 
 fws_err alert_post(const alert_config *c, const char *body, size_t len, fws_errbuf *eb)
 {
-    char auth[ALERT_HEADER_MAX + 32], errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = h ? curl_slist_append(h, "User-Agent: fwseal/" FWS_VERSION) : NULL;
-    if (h != NULL && c->webhook_auth[0] != '\0') {
+    char auth[ALERT_HEADER_MAX + 32] = "", ua[64];
+    const char *headers[] = {"Content-Type: application/json", NULL, NULL};
+    fws_http_client *h = NULL;
+    fws_http_response resp;
+    fws_errbuf local = {""};
+    unsigned timeout = c->timeout_ms <= 0         ? 10000
+                       : c->timeout_ms > 86400000 ? 86400000u
+                                                  : (unsigned)c->timeout_ms;
+    if (c->webhook_auth[0] != '\0') {
         snprintf(auth, sizeof(auth), "Authorization: %s", c->webhook_auth);
-        struct curl_slist *h2 = curl_slist_append(h, auth);
-        if (h2 == NULL)
-            curl_slist_free_all(h);
-        h = h2;
+        headers[1] = auth;
     }
-    CURL *curl = h ? curl_easy_init() : NULL;
-    if (curl == NULL) {
-        curl_slist_free_all(h);
-        return FWS_ERR_NOMEM;
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, c->webhook);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    if (c->webhook_ca[0] != '\0')
-        curl_easy_setopt(curl, CURLOPT_CAINFO, c->webhook_ca);
-    CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(curl);
-    curl_slist_free_all(h);
-    if (rc != CURLE_OK)
-        return fws_errf(eb, FWS_ERR_IO, "webhook %s: %s", c->webhook,
-                        errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    if (status < 200 || status > 299)
-        return fws_errf(eb, FWS_ERR_IO, "webhook %s answered HTTP %ld", c->webhook, status);
+    snprintf(ua, sizeof(ua), "fwseal/%s", FWS_VERSION);
+    fws_http_opts o = {.connect_timeout_ms = timeout,
+                       .timeout_ms = timeout,
+                       .user_agent = ua,
+                       .ca_file = c->webhook_ca[0] != '\0' ? c->webhook_ca : NULL};
+    fws_http_request req = {.method = "POST",
+                            .url = c->webhook,
+                            .headers = headers,
+                            .body = (const uint8_t *)body,
+                            .body_len = len,
+                            .body_max = WEBHOOK_RESPONSE_MAX,
+                            .error_body_max = WEBHOOK_RESPONSE_MAX};
+    fws_err err = fws_http_client_new(&o, &h, &local);
+    if (err == FWS_OK)
+        err = fws_http_do(h, &req, &resp, &local);
+    fws_http_client_free(h);
+    if (auth[0] != '\0')
+        fws_wipe(auth, sizeof(auth));
+    if (err != FWS_OK)
+        return fws_errf(eb, err == FWS_ERR_NOMEM ? err : FWS_ERR_IO, "webhook %s", local.msg);
+    if (resp.status < 200 || resp.status > 299)
+        return fws_errf(eb, FWS_ERR_IO, "webhook %s answered HTTP %d", c->webhook, resp.status);
     return FWS_OK;
 }
 
