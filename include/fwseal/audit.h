@@ -13,6 +13,8 @@
  *                        with a passphrase.
  *   fws_backup_restore   refuses a corrupted or truncated backup and re-verifies the ledger
  *                        before anything is put in place.
+ *   fws_audit_remote     audits a running server from its snapshot (an auditor's token, no
+ *                        shell access): fetched over HTTPS, restored, audited, removed.
  *   fws_mirror_pull      keeps a verified copy of a remote ledger (consistency on every pull).
  *
  * Archives use one strict ustar profile (fws_tar_*): regular files only, fixed header fields,
@@ -175,6 +177,7 @@ typedef struct fws_audit_opts {
     unsigned threads;       /* signature workers; 0: online processors */
     fws_audit_progress_fn progress;
     void *progress_ctx;
+    const char *label; /* what the report names (e.g. a server URL); NULL: deploy or ledger_url */
 } fws_audit_opts;
 
 typedef struct fws_audit_report fws_audit_report;
@@ -256,6 +259,9 @@ typedef struct fws_backup_opts {
     const char *store;        /* --store argument; NULL: DEPLOY/fwseal.sqlite if present */
     int skip_store;           /* leave a PostgreSQL store to pg_dump */
     int64_t now;
+    /* Deployment-relative paths left out (NULL-terminated list, or NULL): files that carry
+     * credentials a snapshot for an auditor must not hold (the server leaves out alerts.json). */
+    const char *const *exclude;
 } fws_backup_opts;
 
 typedef struct fws_backup_info {
@@ -279,6 +285,48 @@ typedef struct fws_restore_opts {
 
 fws_err fws_backup_restore(const fws_restore_opts *o, fws_backup_info *info,
                            fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* ---- audits of a running server --------------------------------------------------------------
+ *
+ * GET /api/v1/audit/snapshot (token roles admin and auditor) answers a backup of the deployment
+ * without keys (application/x-tar). fws_audit_fetch_snapshot streams it to a file over HTTPS
+ * with fwseal's HTTP client; fws_audit_remote fetches it into a private temporary directory,
+ * restores it with fws_backup_restore (which refuses a corrupted or truncated archive and
+ * re-verifies the ledger), runs fws_audit_run on the restored deployment and removes the
+ * directory, whatever happened. docs/AUDIT.md, "A server".
+ */
+
+#define FWS_AUDIT_SNAPSHOT_PATH "/api/v1/audit/snapshot"
+#define FWS_AUDIT_SNAPSHOT_MAX_DEFAULT ((uint64_t)64 << 30) /* bytes of a snapshot */
+#define FWS_AUDIT_TOKEN_MAX 512                             /* bytes of an operator token */
+
+typedef struct fws_audit_remote_opts {
+    const char *server;    /* https://HOST[:PORT][/PREFIX]; the snapshot is at
+                              PREFIX + FWS_AUDIT_SNAPSHOT_PATH */
+    const char *token;     /* operator token (role auditor or admin), sent as "Authorization:
+                              Bearer"; the copies made here are wiped, the caller wipes its own */
+    const char *ca_file;   /* CA certificates (PEM) the server's certificate must chain to;
+                              NULL: the system store */
+    uint64_t max_snapshot; /* 0: FWS_AUDIT_SNAPSHOT_MAX_DEFAULT */
+    const char *tmp_dir;   /* where the private temporary directory goes; NULL: $TMPDIR, /tmp */
+    unsigned timeout_s;    /* the whole download; 0: 6 hours */
+} fws_audit_remote_opts;
+
+/* Downloads the server's snapshot into path (created mode 0600; it must not exist), streamed,
+ * never held in memory. *size (optional) receives its length. Errors: FWS_ERR_ARG (not an
+ * https URL, a bad token), FWS_ERR_PASSPHRASE ("the server refused the token: " and the
+ * server's message, for 401 and 403), FWS_ERR_TOO_BIG (over max_snapshot), FWS_ERR_STATE
+ * (another snapshot is being made: 429), FWS_ERR_UNSUPPORTED (501, e.g. a PostgreSQL store),
+ * FWS_ERR_IO (DNS, connect, TLS, an early close, another status). On failure path is removed. */
+fws_err fws_audit_fetch_snapshot(const fws_audit_remote_opts *ro, const char *path, uint64_t *size,
+                                 fws_errbuf *eb) FWS_MUST_CHECK;
+
+/* Fetches, restores and audits (o: every option of fws_audit_run but deploy, store and
+ * ledger_url, which must be NULL; log_key pins the ledger key for the restore too). The report
+ * names ro->server (o->label when set) instead of the temporary directory. A snapshot that
+ * does not restore is FWS_ERR_FORMAT; nothing is left in the temporary directory. */
+fws_err fws_audit_remote(const fws_audit_remote_opts *ro, const fws_audit_opts *o,
+                         fws_audit_report **out, fws_errbuf *eb) FWS_MUST_CHECK;
 
 /* ---- mirrors ----------------------------------------------------------------------------------
  */

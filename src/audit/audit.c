@@ -27,7 +27,10 @@ fws_err fws_audit_run(const fws_audit_opts *o, fws_audit_report **out, fws_errbu
         free(c);
         return FWS_ERR_NOMEM;
     }
-    snprintf(r->deploy, sizeof(r->deploy), "%s", o->deploy ? o->deploy : o->ledger_url);
+    snprintf(r->deploy, sizeof(r->deploy), "%s",
+             o->label    ? o->label
+             : o->deploy ? o->deploy
+                         : o->ledger_url);
     r->now = o->now;
     r->expiry_days = o->expiry_days ? o->expiry_days : 30;
     c->o = o;

@@ -9,7 +9,8 @@
  *                         passphrase (seal.c)
  *   BACKUP.json           last: canonical JSON listing every member's SHA-256 and size, and the
  *                         hard links of the repository (files kept under two hashes)
- * Lock files, temporary files and the ledger's derived index are left out. */
+ * Lock files, temporary files, the ledger's derived index and the paths in opts.exclude are left
+ * out. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -84,8 +85,12 @@ static int is_key_file(const char *path)
     return strstr(buf, "PRIVATE KEY-----") != NULL;
 }
 
-static int skipped(const char *rel, const char *base)
+static int skipped(const bk *b, const char *rel, const char *base)
 {
+    for (const char *const *x = b->o->exclude; x != NULL && *x != NULL; x++) {
+        if (strcmp(rel, *x) == 0)
+            return 1;
+    }
     static const char *const exact[] = {"fwseal.lock",
                                         "fwseal.sqlite",
                                         "fwseal.sqlite-wal",
@@ -138,7 +143,7 @@ static fws_err walk(bk *b, const char *dir, const char *rel, fws_errbuf *eb)
         snprintf(path, sizeof(path), "%s/%s", dir, base);
         snprintf(r, sizeof(r), "%s%s%s", rel, rel[0] ? "/" : "", base);
         snprintf(name, sizeof(name), AU_BACKUP_PREFIX "%s", r);
-        if (skipped(r, base) || lstat(path, &st) != 0)
+        if (skipped(b, r, base) || lstat(path, &st) != 0)
             goto next;
         if (S_ISDIR(st.st_mode))
             err = walk(b, path, r, eb);

@@ -1,4 +1,5 @@
-/* The operator API's core: who am I, tokens, the audit trail, and POST /log/add. */
+/* The operator API's core: who am I, tokens, the audit trail (and its snapshot route,
+ * routes_audit.c), and POST /log/add. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include "fwseal/core.h"
 #include "fwseal/json.h"
 #include "server/internal.h"
+#include "server/routes_audit.h"
 
 #define API_LIST_DEFAULT 100
 
@@ -234,6 +236,13 @@ fws_err srv_routes_api(fws_server *srv, fws_errbuf *eb)
          .auth = FWS_AUTH_TOKEN,
          .roles = auditors,
          .fn = audit_list},
+        {.method = "GET",
+         .path = "/api/v1/audit/snapshot",
+         .auth = FWS_AUTH_TOKEN,
+         .roles = auditors,
+         .action = "audit.snapshot",
+         .fn = srv_audit_snapshot,
+         .ctx = srv},
         {.method = "POST",
          .path = "/log/add",
          .auth = FWS_AUTH_TOKEN,
