@@ -164,7 +164,7 @@ static fws_err get(const fws_audit_remote_opts *ro, const char *url, fetch *f, f
                         f->content_type);
     if (f->write_errno != 0)
         return fws_errf(eb, FWS_ERR_IO, "writing the snapshot: %s", strerror(f->write_errno));
-    if (err == FWS_ERR_TOO_BIG && f->status == 200)
+    if (err == FWS_ERR_TOO_BIG && (f->status == 200 || f->status == 0))
         return fws_errf(eb, err, "the snapshot is over the cap of %llu bytes: %s",
                         (unsigned long long)max, local.msg);
     return fws_errf(eb, err, "%s", local.msg[0] ? local.msg : fws_strerror(err));

@@ -1,4 +1,5 @@
 /* fwseal audit: check a deployment (exit 1 on red flags), and audit bundles (export, verify). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "fwseal/audit.h"
+#include "fwseal/core.h"
 #include "fwseal/json.h"
 #include "fwseal/util.h"
 
@@ -18,6 +20,8 @@ static void usage(void)
            "                    [--attest-days N] [--baseline FILE] [--advisories FILE]\n"
            "                    [--threads N] [--now SECONDS] [--json] [--html REPORT.html]\n"
            "       fwseal audit --url LEDGER_URL --vkey VKEY [--dir DEPLOY] [options]\n"
+           "       fwseal audit --server URL --token-file FILE [--cacert CA.pem]\n"
+           "                    [--max-snapshot BYTES] [--vkey VKEY] [--state DIR] [options]\n"
            "       fwseal audit export --dir DEPLOY --out BUNDLE.tar [--force]\n"
            "       fwseal audit verify BUNDLE.tar --vkey VKEY [--witness VKEY]...\n"
            "                    [--threshold K] [--root ROOT.json] [--json]\n"
@@ -28,11 +32,17 @@ static void usage(void)
            "checkpoint this audit accepted and the report signatures it verified, so the\n"
            "next audit checks consistency and verifies only new reports. --url reads the\n"
            "ledger from a server (BASE/checkpoint, BASE/tile/...) instead of DEPLOY/ledger.\n"
+           "--server audits a running fwseal serve completely: its snapshot (no keys) is\n"
+           "downloaded over HTTPS with the token of FILE (role auditor or admin), checked by\n"
+           "--cacert (default: the system's CAs), capped by --max-snapshot (default 64 GiB),\n"
+           "restored and audited in a private temporary directory, which is then removed.\n"
            "Exit status 1 when red flags were found.\n");
 }
 
 typedef struct audit_args {
     fws_audit_opts o;
+    fws_audit_remote_opts ro;
+    const char *token_file;
     fws_note_vkey vkey, witnesses[MAX_WITNESSES];
     const char *html;
     int json;
@@ -45,6 +55,34 @@ static int parse_uint(const char *what, const char *text, unsigned max, unsigned
     if (end == text || *end != '\0' || v > max)
         return cli_usage_error("audit", "%s: a number from 0 to %u", what, max);
     *out = (unsigned)v;
+    return CLI_OK;
+}
+
+static int parse_bytes(const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || end == text || *end != '\0' || errno != 0 || v == 0)
+        return cli_usage_error("audit", "--max-snapshot: a number of bytes above 0");
+    *out = (uint64_t)v;
+    return CLI_OK;
+}
+
+/* --server and its options go together, and without a deployment, store or ledger URL. */
+static int check_remote(const audit_args *a)
+{
+    if (a->ro.server == NULL) {
+        if (a->token_file != NULL || a->ro.ca_file != NULL || a->ro.max_snapshot != 0)
+            return cli_usage_error("audit", "--token-file, --cacert and --max-snapshot go with "
+                                            "--server");
+        return CLI_OK;
+    }
+    if (a->o.deploy != NULL || a->o.store != NULL || a->o.ledger_url != NULL)
+        return cli_usage_error("audit", "--server audits the server's own snapshot: no --dir, "
+                                        "--store or --url with it");
+    if (a->token_file == NULL)
+        return cli_usage_error("audit", "--server needs --token-file FILE");
     return CLI_OK;
 }
 
@@ -66,6 +104,10 @@ static int parse_args(int argc, char **argv, audit_args *a)
         {"now", required_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
         {"html", required_argument, NULL, 'H'},
+        {"server", required_argument, NULL, 'R'},
+        {"token-file", required_argument, NULL, 'F'},
+        {"cacert", required_argument, NULL, 'C'},
+        {"max-snapshot", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -128,6 +170,18 @@ static int parse_args(int argc, char **argv, audit_args *a)
         case 'H':
             a->html = optarg;
             break;
+        case 'R':
+            a->ro.server = optarg;
+            break;
+        case 'F':
+            a->token_file = optarg;
+            break;
+        case 'C':
+            a->ro.ca_file = optarg;
+            break;
+        case 'M':
+            rc = parse_bytes(optarg, &a->ro.max_snapshot);
+            break;
         case 'h':
             usage();
             return -1;
@@ -139,7 +193,9 @@ static int parse_args(int argc, char **argv, audit_args *a)
         return rc;
     if (optind != argc)
         return cli_usage_error("audit", "unexpected argument \"%s\"", argv[optind]);
-    if (a->o.deploy == NULL && a->o.ledger_url == NULL)
+    if ((rc = check_remote(a)) != CLI_OK)
+        return rc;
+    if (a->o.deploy == NULL && a->o.ledger_url == NULL && a->ro.server == NULL)
         return cli_usage_error("audit", "--dir DEPLOY is required");
     if (a->o.ledger_url != NULL && a->o.log_key == NULL)
         return cli_usage_error("audit", "--url needs --vkey");
@@ -193,6 +249,46 @@ static int print_report(const fws_audit_report *r, int json)
     return CLI_OK;
 }
 
+/* The token: the file's first line, without surrounding white space. */
+static int read_token(const char *path, char tok[FWS_AUDIT_TOKEN_MAX + 1])
+{
+    uint8_t *data = NULL;
+    size_t len = 0, start = 0;
+    fws_errbuf eb = {{0}};
+    fws_err err = fws_file_read(path, FWS_AUDIT_TOKEN_MAX + 64, &data, &len, &eb);
+    if (err != FWS_OK)
+        return cli_report("audit --token-file", err, &eb);
+    while (start < len && (data[start] == ' ' || data[start] == '\t'))
+        start++;
+    size_t end = start;
+    while (end < len && data[end] != '\n' && data[end] != '\r')
+        end++;
+    while (end > start && (data[end - 1] == ' ' || data[end - 1] == '\t'))
+        end--;
+    int ok = end > start && end - start <= FWS_AUDIT_TOKEN_MAX;
+    if (ok) {
+        memcpy(tok, data + start, end - start);
+        tok[end - start] = '\0';
+    }
+    fws_wipe(data, len);
+    free(data);
+    if (!ok)
+        return cli_usage_error("audit", "%s: no token on its first line", path);
+    return CLI_OK;
+}
+
+static fws_err run_remote(audit_args *a, fws_audit_report **r, fws_errbuf *eb)
+{
+    char tok[FWS_AUDIT_TOKEN_MAX + 1];
+    if (read_token(a->token_file, tok) != CLI_OK)
+        return FWS_ERR_USAGE;
+    a->ro.token = tok;
+    fws_err err = fws_audit_remote(&a->ro, &a->o, r, eb);
+    fws_wipe(tok, sizeof(tok));
+    a->ro.token = NULL;
+    return err;
+}
+
 int cmd_audit_export(int argc, char **argv);
 int cmd_audit_verify(int argc, char **argv);
 
@@ -211,9 +307,11 @@ int cmd_audit(int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     if (!a.json && isatty(STDERR_FILENO))
         a.o.progress = progress;
-    fws_err err = fws_audit_run(&a.o, &r, &eb);
+    fws_err err = a.ro.server != NULL ? run_remote(&a, &r, &eb) : fws_audit_run(&a.o, &r, &eb);
+    if (err == FWS_ERR_USAGE)
+        return CLI_ERROR;
     if (err != FWS_OK)
-        return cli_report("audit", err, &eb);
+        return cli_report(a.ro.server != NULL ? "audit --server" : "audit", err, &eb);
     rc = a.html != NULL ? write_html(r, a.html) : CLI_OK;
     if (rc == CLI_OK)
         rc = print_report(r, a.json);
