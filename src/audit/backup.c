@@ -192,7 +192,8 @@ static fws_err resolve_pending(bk *b, fws_errbuf *eb)
 typedef struct ledger_copy {
     bk *b;
     fws_tlog *t;
-    uint64_t size;
+    uint64_t size;    /* the tree state's */
+    uint64_t cp_size; /* the checkpoint's, at most size */
     uint8_t *buf;
 } ledger_copy;
 
@@ -206,6 +207,37 @@ static fws_err tile(void *ctx, const fws_tile_id *id, fws_errbuf *eb)
         err = fws_tile_path(id, path, &plen);
     snprintf(name, sizeof(name), AU_BACKUP_PREFIX "ledger/%s", path);
     return err == FWS_OK ? add_mem(lc->b, name, lc->buf, len, eb) : err;
+}
+
+/* The partial tiles of the checkpoint's smaller tree (the checkpoint may lag the tree state
+ * on a running server), cut from the copy's own tiles; those it shares with the tree state's
+ * tree are already in the archive. */
+static fws_err lagging_tile(void *ctx, const fws_tile_id *id, fws_errbuf *eb)
+{
+    ledger_copy *lc = ctx;
+    if (id->width == FWS_TILE_WIDTH || fws_tile_width(id->level, id->index, lc->size) == id->width)
+        return FWS_OK;
+    char path[FWS_TILE_PATH_MAX], name[FWS_TILE_PATH_MAX + 32];
+    size_t len = 0, plen = 0;
+    fws_err err = au_tile_bytes(lc->t, lc->cp_size, id, lc->buf, FWS_BUNDLE_MAX, &len, eb);
+    if (err == FWS_OK)
+        err = fws_tile_path(id, path, &plen);
+    snprintf(name, sizeof(name), AU_BACKUP_PREFIX "ledger/%s", path);
+    return err == FWS_OK ? add_mem(lc->b, name, lc->buf, len, eb) : err;
+}
+
+/* The size line of a checkpoint ("origin\n<size>\n<root>\n..."); 0 when unreadable. */
+static uint64_t checkpoint_size(const uint8_t *cp, size_t len)
+{
+    const uint8_t *nl = memchr(cp, '\n', len);
+    uint64_t v = 0;
+    size_t i = nl != NULL ? (size_t)(nl - cp) + 1 : len;
+    for (; i < len && cp[i] != '\n'; i++) {
+        if (cp[i] < '0' || cp[i] > '9' || v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(cp[i] - '0');
+    }
+    return i < len ? v : 0;
 }
 
 static fws_err small(const char *dir, const char *file, uint8_t **data, size_t *len, fws_errbuf *eb)
@@ -256,6 +288,9 @@ static fws_err ledger(bk *b, fws_errbuf *eb)
     if (err == FWS_OK && (err = fws_tile_dir_source(&td, dir, &src, eb)) == FWS_OK &&
         (err = fws_tlog_open(&src, &fws_sha256_ops, &lc.t, eb)) == FWS_OK)
         err = au_tiles_each(lc.size, tile, &lc, eb);
+    lc.cp_size = err == FWS_OK ? checkpoint_size(cp, cpl) : 0;
+    if (err == FWS_OK && lc.cp_size > 0 && lc.cp_size < lc.size)
+        err = au_tiles_each(lc.cp_size, lagging_tile, &lc, eb);
     if (err == FWS_OK)
         err = add_mem(b, AU_BACKUP_PREFIX "ledger/log.json", lj, ljl, eb);
     if (err == FWS_OK)

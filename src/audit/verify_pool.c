@@ -75,7 +75,14 @@ static void judge_install(au_ctx *c, const au_job *j, const uint8_t digest[32])
                 "report %lld: installed %.16s…, which no release record names", (long long)j->id,
                 hex);
     }
-    if (j->ledger_index >= 0) {
+    if (j->ledger_index >= 0 && (uint64_t)j->ledger_index >= c->ledger.tree_size) {
+        /* sequenced after the checkpoint this audit verified (a running server publishes its
+         * checkpoint after the entries): the next audit judges it */
+        au_flag(c->r, FWS_AUDIT_NOTE, "report-past-checkpoint", j->device,
+                "report %lld: ledger entry %lld is past the audited checkpoint (%llu entries)",
+                (long long)j->id, (long long)j->ledger_index,
+                (unsigned long long)c->ledger.tree_size);
+    } else if (j->ledger_index >= 0) {
         const au_install *in = au_install_at(&c->ledger, (uint64_t)j->ledger_index);
         if (in == NULL || memcmp(in->key, j->key, AU_KEY_LEN) != 0 ||
             memcmp(in->image, digest, 32) != 0)
