@@ -41,6 +41,9 @@ declare -A flat
 for n in $SIZES; do
   repo="$tmp/r$n"
   pick=$(node "$interop/tuf_client_bench.mjs" build "$repo" "$n")
+  # the freshly written repository must reach the disk first: otherwise its write-back lands
+  # inside the first client's fsyncs and is counted against it
+  sync
   murl="$base/r$n/metadata" turl="$base/r$n/targets"
   ft=() fm=() jt=() jm=()
   for i in $(seq 1 "$RUNS"); do

@@ -63,17 +63,23 @@ static fws_err write_all(int fd, const uint8_t *p, size_t n, const char *path, f
 static fws_err extract(fws_tar_stream *s, const char *path, unsigned mode, uint8_t **mem,
                        size_t cap, uint8_t digest[32], uint64_t *size, fws_errbuf *eb)
 {
-    static _Thread_local uint8_t buf[CHUNK];
     fws_sha256_ctx h;
     size_t n = 0, have = 0;
     fws_err err = FWS_OK;
     int fd = -1;
-    if (mem == NULL && (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0)
-        return fws_errf(eb, FWS_ERR_IO, "%s: %s", path, strerror(errno));
-    if (mem != NULL && (*mem = malloc(cap + 1)) == NULL)
+    uint8_t *buf = malloc(CHUNK); /* not a static buffer: static TLS costs every process */
+    if (buf == NULL)
         return FWS_ERR_NOMEM;
+    if (mem == NULL && (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0) {
+        free(buf);
+        return fws_errf(eb, FWS_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    if (mem != NULL && (*mem = malloc(cap + 1)) == NULL) {
+        free(buf);
+        return FWS_ERR_NOMEM;
+    }
     fws_sha256_init(&h);
-    while ((err = fws_tar_stream_read(s, buf, sizeof(buf), &n, eb)) == FWS_OK && n > 0) {
+    while ((err = fws_tar_stream_read(s, buf, CHUNK, &n, eb)) == FWS_OK && n > 0) {
         fws_sha256_update(&h, buf, n);
         if (mem != NULL && have + n > cap)
             err = fws_errf(eb, FWS_ERR_TOO_BIG, "%s: over %zu bytes", path, cap);
@@ -87,6 +93,7 @@ static fws_err extract(fws_tar_stream *s, const char *path, unsigned mode, uint8
     }
     if (fd >= 0 && close(fd) != 0 && err == FWS_OK)
         err = fws_errf(eb, FWS_ERR_IO, "%s: %s", path, strerror(errno));
+    free(buf);
     fws_sha256_final(&h, digest);
     *size = have;
     return err;

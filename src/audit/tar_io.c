@@ -2,6 +2,7 @@
  * firmware images of any size, so nothing is held whole). Same profile as tar.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,10 +64,12 @@ fws_err fws_tar_add(fws_tar_writer *w, const char *name, const void *data, size_
 static fws_err copy_file(fws_tar_writer *w, int fd, const char *path, uint64_t size,
                          uint8_t digest[FWS_SHA256_LEN], fws_errbuf *eb)
 {
-    static _Thread_local uint8_t buf[COPY_CHUNK];
     fws_sha256_ctx h;
     uint64_t left = size;
     fws_err err = FWS_OK;
+    uint8_t *buf = malloc(COPY_CHUNK); /* not a static buffer: static TLS costs every process */
+    if (buf == NULL)
+        return FWS_ERR_NOMEM;
     fws_sha256_init(&h);
     while (err == FWS_OK && left > 0) {
         size_t want = left < COPY_CHUNK ? (size_t)left : COPY_CHUNK;
@@ -88,6 +91,7 @@ static fws_err copy_file(fws_tar_writer *w, int fd, const char *path, uint64_t s
         if (n != 0)
             err = fws_errf(eb, FWS_ERR_STATE, "%s: grew while it was archived", path);
     }
+    free(buf);
     fws_sha256_final(&h, digest);
     return err;
 }
