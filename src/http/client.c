@@ -244,6 +244,7 @@ static fws_err send_request(fws_http_client *c, const http_url *u, exchange *x, 
         err = http_conn_write(&c->conn, (const uint8_t *)head, len, t, x->what, eb);
     if (err == FWS_OK && x->body_len > 0)
         err = http_conn_write(&c->conn, x->body, x->body_len, t, x->what, eb);
+    fws_wipe(head, len); /* the head may carry credentials (an Authorization header) */
     free(head);
     return err;
 }
