@@ -1,6 +1,6 @@
 /* The EST client end to end: a TLS server on loopback (OpenSSL, in a thread) that mounts the
- * library's EST handlers, and fws_est_request over fwseal's HTTP client with the device's certificate and the
- * server's pinned key. */
+ * library's EST handlers, and fws_est_request over fwseal's HTTP client with the device's
+ * certificate and the server's pinned key. */
 #define _XOPEN_SOURCE 700
 #include <setjmp.h>
 #include <signal.h>
