@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define FWS_STORE_SCHEMA_VERSION 2 /* the schema this build writes; open() migrates up to it */
+#define FWS_STORE_SCHEMA_VERSION 3 /* the schema this build writes; open() migrates up to it */
 
 #define FWS_STORE_ID_MAX 64                  /* device ID: [A-Za-z0-9._:-] */
 #define FWS_STORE_NAME_MAX 64                /* model, region, group, environment, product, kind */
@@ -463,6 +463,14 @@ fws_err fws_store_alert_ack(fws_store *s, int64_t id, int64_t token_id, int64_t 
 typedef fws_err (*fws_store_alert_fn)(void *ctx, const fws_store_alert *a);
 fws_err fws_store_alert_list(fws_store *s, int unacked_only, const fws_store_page *page,
                              fws_store_alert_fn fn, void *ctx, fws_errbuf *eb) FWS_MUST_CHECK;
+/* Delivery to the webhook or command: alerts not yet delivered (nor given up), oldest first,
+ * IDs above after_id; and the mark, once: `when` is the delivery time, or -1 for an alert
+ * given up on (FWS_ERR_NOT_FOUND for an unknown ID; marking again is a no-op). */
+fws_err fws_store_alert_undelivered(fws_store *s, int64_t after_id, size_t limit,
+                                    fws_store_alert_fn fn, void *ctx,
+                                    fws_errbuf *eb) FWS_MUST_CHECK;
+fws_err fws_store_alert_delivered(fws_store *s, int64_t id, int64_t when,
+                                  fws_errbuf *eb) FWS_MUST_CHECK;
 
 /* ---- audit trail ------------------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 #define FOLLOW_PER_PASS 65536 /* ledger entries read in one pass */
 #define DELIVER_PER_PASS 256  /* alerts delivered in one pass */
 #define DELIVER_TRIES 5       /* attempts for one alert before it is skipped */
+#define DELIVER_MAX_AGE 86400 /* an alert older than this when first seen is not sent */
 #define LEADER_NAME "alerts"
 
 struct alert_engine {
@@ -36,8 +37,7 @@ struct alert_engine {
     int leader;
     int64_t last_slow;
     int64_t device_since;
-    int64_t delivered_id; /* alerts up to this ID were delivered (or were there at start) */
-    int64_t failing_id;   /* the alert whose delivery keeps failing, and how often it did */
+    int64_t failing_id; /* the alert whose delivery keeps failing, and how often it did */
     unsigned failing_tries;
 };
 
@@ -95,17 +95,27 @@ static fws_err deliver_one(alert_engine *e, const fws_store_alert *a, fws_errbuf
     return err;
 }
 
+/* The alerts not yet delivered, oldest first, each marked in the store once sent (or given up
+ * on), so delivery resumes after a restart or on the server that takes over leadership. An
+ * alert older than a day (raised while nothing delivered) is marked without being sent. */
 static fws_err deliver(alert_engine *e, fws_errbuf *eb)
 {
     pending *pp = e->pending;
+    int64_t now = (int64_t)time(NULL);
     pp->n = 0;
-    fws_store_page page = {.after = e->delivered_id, .limit = DELIVER_PER_PASS};
-    fws_err err = fws_store_alert_list(e->store, 0, &page, pending_row, pp, eb);
+    fws_err err = fws_store_alert_undelivered(e->store, 0, DELIVER_PER_PASS, pending_row, pp, eb);
     for (size_t i = 0; err == FWS_OK && i < pp->n && !atomic_load(&e->stop); i++) {
         const fws_store_alert *a = &pp->a[i];
         fws_errbuf why = {{0}};
         char id[24];
         snprintf(id, sizeof(id), "%lld", (long long)a->id);
+        if (now - a->time > DELIVER_MAX_AGE) {
+            fws_server_log(e->srv, "info", "alert not sent: raised over a day ago", "id", id,
+                           "kind", a->kind, NULL);
+            err = fws_store_alert_delivered(e->store, a->id, -1, eb);
+            continue;
+        }
+        int64_t mark = now > 0 ? now : 1; /* delivered; -1: given up */
         if (deliver_one(e, a, &why) == FWS_OK) {
             fws_metric_add(e->delivered_ok, 1);
             fws_server_log(e->srv, "info", "alert delivered", "id", id, "kind", a->kind, NULL);
@@ -117,8 +127,10 @@ static fws_err deliver(alert_engine *e, fws_errbuf *eb)
                            NULL);
             if (e->failing_tries < DELIVER_TRIES)
                 return FWS_OK; /* in order: the next pass tries this one again */
+            fws_server_log(e->srv, "warn", "alert given up", "id", id, NULL);
+            mark = -1;
         }
-        e->delivered_id = a->id;
+        err = fws_store_alert_delivered(e->store, a->id, mark, eb);
     }
     return err;
 }
@@ -220,12 +232,6 @@ static void *engine_main(void *arg)
 
 /* ---- life ---------------------------------------------------------------------------------- */
 
-static fws_err newest_id(void *ctx, const fws_store_alert *a)
-{
-    *(int64_t *)ctx = a->id;
-    return FWS_OK;
-}
-
 static fws_err start_task(fws_server *srv, fws_store *store, void *ctx, fws_errbuf *eb)
 {
     alert_engine *e = ctx;
@@ -290,12 +296,9 @@ static fws_err metrics(alert_engine *e, fws_errbuf *eb)
 
 static fws_err setup(alert_engine *e, fws_errbuf *eb)
 {
-    fws_store_page page = {.after = 0, .limit = 1, .newest_first = 1};
     fws_err err = alert_config_load(fws_server_deploy_dir(e->srv), &e->cfg, eb);
     if (err == FWS_OK)
         err = fws_store_open(e->store_url, &e->store, eb);
-    if (err == FWS_OK)
-        err = fws_store_alert_list(e->store, 0, &page, newest_id, &e->delivered_id, eb);
     if (err == FWS_OK && (e->stats = alert_stats_new()) == NULL)
         err = FWS_ERR_NOMEM;
     if (err == FWS_OK && (e->seen = calloc(1, sizeof(*e->seen))) == NULL)

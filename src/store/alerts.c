@@ -105,3 +105,28 @@ fws_err fws_store_alert_list(fws_store *s, int unacked_only, const fws_store_pag
     return store_run(s, page->newest_first ? ST_ALERT_LIST_DESC : ST_ALERT_LIST, v, 3,
                      alert_list_row, &l, NULL, eb);
 }
+
+fws_err fws_store_alert_undelivered(fws_store *s, int64_t after_id, size_t limit,
+                                    fws_store_alert_fn fn, void *ctx, fws_errbuf *eb)
+{
+    if (s == NULL || fn == NULL || after_id < 0 || limit == 0 || limit > FWS_STORE_LIST_MAX)
+        return fws_errf(eb, FWS_ERR_ARG, "undelivered alerts: bad argument");
+    alert_list l = {fn, ctx};
+    store_arg v[] = {ARG_I(after_id), ARG_I(limit)};
+    return store_run(s, ST_ALERT_UNDELIVERED, v, 2, alert_list_row, &l, NULL, eb);
+}
+
+fws_err fws_store_alert_delivered(fws_store *s, int64_t id, int64_t when, fws_errbuf *eb)
+{
+    fws_store_alert a;
+    int64_t changes = 0;
+    fws_err err;
+    if (s == NULL || id <= 0 || (when <= 0 && when != -1))
+        return fws_errf(eb, FWS_ERR_ARG, "alert %lld: bad delivery mark", (long long)id);
+    store_arg v[] = {ARG_I(id), ARG_I(when)};
+    if ((err = store_run(s, ST_ALERT_DELIVERED, v, 2, NULL, NULL, &changes, eb)) != FWS_OK)
+        return err;
+    if (changes == 0) /* unknown, or marked before (which is fine) */
+        return fws_store_alert_get(s, id, &a, eb);
+    return FWS_OK;
+}

@@ -70,6 +70,14 @@
     "ALTER TABLE devices ADD COLUMN attest_result " TXT " NOT NULL DEFAULT 'none'"                 \
     " CHECK (attest_result IN " ENUM_ATTEST ");"
 
+/* Version 3: which alerts were delivered (to the webhook or command), so delivery resumes
+ * after a restart or on another server. Alerts already there count as delivered when raised,
+ * as the engine treated them before. */
+#define SCHEMA_V3(ID, INT, TXT, BLOB)                                                              \
+    "ALTER TABLE alerts ADD COLUMN delivered_at " INT " NOT NULL DEFAULT 0;"                       \
+    "UPDATE alerts SET delivered_at = raised_at;"                                                  \
+    "CREATE INDEX alerts_undelivered ON alerts (id) WHERE delivered_at = 0;"
+
 #define SQLITE_TYPES "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "TEXT", "BLOB"
 #define PG_TYPES                                                                                   \
     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BIGINT", "TEXT COLLATE \"C\"", "BYTEA"
@@ -79,11 +87,13 @@
 static const char *const sqlite_steps[] = {
     EXPAND(SCHEMA_V1, SQLITE_TYPES),
     EXPAND(SCHEMA_V2, SQLITE_TYPES),
+    EXPAND(SCHEMA_V3, SQLITE_TYPES),
 };
 
 static const char *const pg_steps[] = {
     EXPAND(SCHEMA_V1, PG_TYPES),
     EXPAND(SCHEMA_V2, PG_TYPES),
+    EXPAND(SCHEMA_V3, PG_TYPES),
 };
 
 _Static_assert(sizeof(sqlite_steps) / sizeof(sqlite_steps[0]) == FWS_STORE_SCHEMA_VERSION,

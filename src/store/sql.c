@@ -140,6 +140,8 @@ const char *const store_sql[ST__COUNT] = {
                       " WHERE (CAST($3 AS BIGINT) = 0 OR acked_at = 0)" ASC,
     [ST_ALERT_LIST_DESC] = "SELECT " ALERT_COLS " FROM alerts"
                            " WHERE (CAST($3 AS BIGINT) = 0 OR acked_at = 0)" DESC,
+    [ST_ALERT_UNDELIVERED] = "SELECT " ALERT_COLS " FROM alerts WHERE delivered_at = 0" ASC,
+    [ST_ALERT_DELIVERED] = "UPDATE alerts SET delivered_at = $2 WHERE id = $1 AND delivered_at = 0",
 
     [ST_AUDIT_INSERT] = "INSERT INTO audit (token_id, actor, action, target, detail, acted_at)"
                         " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

@@ -158,6 +158,11 @@ expect_body '"action":"alert.raise"'
 
 # ---- a tampered ledger: the server's own monitor raises log-fork ----
 srv_stop || fail "serve did not stop"
+# An alert the stopped server had raised but not delivered yet: sent after the restart, once.
+sqlite3 "$SRV_DEPLOY/fwseal.sqlite" "INSERT INTO alerts (kind, subject, message, raised_at,
+  acked_at, acked_by, delivered_at) VALUES ('rollout-cancelled', 'rollout 99',
+  'raised just before a restart', CAST(strftime('%s', 'now') AS INTEGER), 0, 0, 0)" ||
+  fail "cannot plant an undelivered alert"
 head -c 130000 /dev/urandom >fw4.bin
 "$FWSEAL" release add --dir "$SRV_DEPLOY" fw4.bin --product hub --version 2.1.0 --hardware hub-v2 \
   --security-counter 1 >/dev/null || fail "release 2.1.0"
@@ -172,6 +177,12 @@ let done=0;for(const f of files){const b=fs.readFileSync(f,'latin1');
 if(!done)process.exit(1)" "$SRV_DEPLOY" || fail "cannot tamper with the bundle"
 srv_start
 wait_for hook_has 'the log monitor refused' || { cat "$SRV_LOG" >&2; fail "no log-fork alert from the monitor"; }
+ok
+wait_for hook_has 'raised just before a restart' || fail "an undelivered alert was lost in the restart"
+ok
+[ "$(grep -c 'raised just before a restart' hooks.log)" = 1 ] || fail "an alert was delivered twice"
+[ "$(grep -c 'witness w1 saw another root' hooks.log)" = 1 ] ||
+  fail "an alert delivered before the restart was delivered again"
 ok
 srv_curl '/api/v1/alerts?state=open' "${ADMIN[@]}"
 expect_body '"kind":"log-fork"'

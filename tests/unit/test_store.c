@@ -1025,6 +1025,25 @@ static void test_alerts_audit(void **state)
     assert_int_equal(c.n, 2);
     assert_int_equal(c.v[0], a2);
 
+    /* Delivery marks: both undelivered, oldest first; marked once; given up counts as done. */
+    c.n = 0;
+    OK(fws_store_alert_undelivered(f->s, 0, 10, collect_alert, &c, &eb));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.v[0], a1);
+    OK(fws_store_alert_delivered(f->s, a1, 50, &eb));
+    OK(fws_store_alert_delivered(f->s, a1, 60, &eb)); /* no-op */
+    c.n = 0;
+    OK(fws_store_alert_undelivered(f->s, 0, 10, collect_alert, &c, &eb));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.v[0], a2);
+    OK(fws_store_alert_delivered(f->s, a2, -1, &eb));
+    c.n = 0;
+    OK(fws_store_alert_undelivered(f->s, 0, 10, collect_alert, &c, &eb));
+    assert_int_equal(c.n, 0);
+    ERR(FWS_ERR_NOT_FOUND, fws_store_alert_delivered(f->s, a2 + 5, 50, &eb));
+    ERR(FWS_ERR_ARG, fws_store_alert_delivered(f->s, a1, 0, &eb));
+    ERR(FWS_ERR_ARG, fws_store_alert_undelivered(f->s, 0, 0, collect_alert, &c, &eb));
+
     snprintf(a.message, sizeof(a.message), "bad \xff byte");
     ERR(FWS_ERR_ARG, fws_store_alert_add(f->s, &a, &a1, &eb));
     snprintf(a.message, sizeof(a.message), "tab\there");
