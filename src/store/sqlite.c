@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -59,6 +60,22 @@ static int journal_cb(void *ctx, int n, char **vals, char **names)
     return 0;
 }
 
+/* Switching a new database to WAL takes an exclusive lock, and SQLite answers "locked" at once,
+ * without its busy handler, when another handle holds one (another opener switching or
+ * migrating the same new file): such answers are retried for as long as the busy timeout. */
+static int set_wal(sqlite3 *db, char mode[16])
+{
+    int rc = SQLITE_BUSY;
+    for (int waited = 0; waited <= BUSY_TIMEOUT_MS; waited += 10) {
+        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", journal_cb, mode, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            return rc;
+        struct timespec ten_ms = {0, 10 * 1000 * 1000};
+        nanosleep(&ten_ms, NULL);
+    }
+    return rc;
+}
+
 static fws_err sq_open(fws_store *s, const char *path, fws_errbuf *eb)
 {
     char mode[16] = "";
@@ -86,7 +103,7 @@ static fws_err sq_open(fws_store *s, const char *path, fws_errbuf *eb)
         return sq_fail(s, rc, "cannot open", eb);
     sqlite3_extended_result_codes(q->db, 1);
     sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
-    rc = sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", journal_cb, mode, NULL);
+    rc = set_wal(q->db, mode);
     if (rc != SQLITE_OK)
         return sq_fail(s, rc, "cannot set WAL mode", eb);
     if (strcmp(mode, "wal") != 0)
