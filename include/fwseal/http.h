@@ -100,6 +100,19 @@ typedef enum fws_http_failure {
 } fws_http_failure;
 fws_http_failure fws_http_last_failure(const fws_http_client *c);
 
+/* A response collected into the caller's buffer: give fws_http_collect_head as on_head,
+ * fws_http_collect_sink as sink and a fws_http_collect as ctx. A body longer than cap is
+ * FWS_ERR_TOO_BIG; the body of a non-2xx response is kept only with keep_errors (else read and
+ * dropped). status holds the final response's status. */
+typedef struct fws_http_collect {
+    uint8_t *data;
+    size_t cap, len;
+    int keep_errors;
+    int status;
+} fws_http_collect;
+fws_err fws_http_collect_head(void *ctx, const fws_http_response *head);
+fws_err fws_http_collect_sink(void *ctx, const uint8_t *p, size_t n);
+
 /* Connections the client opened so far (for tests and statistics). */
 unsigned fws_http_connections(const fws_http_client *c);
 

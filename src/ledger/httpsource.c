@@ -13,42 +13,22 @@ struct fws_http_source {
     char base[URL_MAX];
 };
 
-typedef struct sink {
-    uint8_t *buf;
-    size_t cap, len;
-    int status;
-} sink;
-
-static fws_err on_head(void *ctx, const fws_http_response *head)
-{
-    sink *s = ctx;
-    s->status = head->status;
-    return FWS_OK;
-}
-
-static fws_err on_data(void *ctx, const uint8_t *data, size_t n)
-{
-    sink *s = ctx;
-    if (s->status != 200)
-        return FWS_OK; /* an error page: not kept */
-    if (n > s->cap - s->len)
-        return FWS_ERR_TOO_BIG;
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    return FWS_OK;
-}
-
 static fws_err http_fetch(void *ctx, const char *path, uint8_t *buf, size_t cap, size_t *len,
                           fws_errbuf *eb)
 {
     fws_http_source *h = ctx;
     char url[URL_MAX + FWS_TILE_PATH_MAX + 2];
-    sink s = {buf, cap, 0, 0};
+    fws_http_collect s = {.data = buf, .cap = cap};
     fws_errbuf local = {""};
 
     snprintf(url, sizeof(url), "%s/%s", h->base, path);
     fws_http_request req = {
-        .url = url, .body_max = cap ? cap : 1, .on_head = on_head, .sink = on_data, .ctx = &s};
+        .url = url,
+        .body_max = cap ? cap : 1,
+        .on_head = fws_http_collect_head,
+        .sink = fws_http_collect_sink,
+        .ctx = &s,
+    };
     fws_err err = fws_http_do(h->http, &req, NULL, &local);
     if (err == FWS_ERR_TOO_BIG && s.status == 200)
         return fws_errf(eb, FWS_ERR_TOO_BIG, "%s: larger than %zu bytes", url, cap);

@@ -9,29 +9,6 @@
 #include "fwseal/http.h"
 #include "pki/internal.h"
 
-typedef struct body_buf {
-    uint8_t *data;
-    size_t len;
-    int status;
-} body_buf;
-
-static fws_err on_head(void *ctx, const fws_http_response *head)
-{
-    body_buf *b = ctx;
-    b->status = head->status;
-    return FWS_OK;
-}
-
-static fws_err on_data(void *ctx, const uint8_t *p, size_t n)
-{
-    body_buf *b = ctx;
-    if (n > FWS_EST_RESPONSE_MAX - b->len)
-        return FWS_ERR_TOO_BIG;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return FWS_OK;
-}
-
 static const char *op_path(fws_est_op op)
 {
     return op == FWS_EST_CACERTS        ? "cacerts"
@@ -59,8 +36,8 @@ fws_err fws_pki_pin_of_cert(const uint8_t *der, size_t len, char pin[FWS_PKI_PIN
 }
 
 /* Decodes a base64 certs-only PKCS#7 into DER certificates. */
-static fws_err parse_certs(const body_buf *b, uint8_t **certs, size_t *lens, size_t cap, size_t *n,
-                           fws_errbuf *eb)
+static fws_err parse_certs(const fws_http_collect *b, uint8_t **certs, size_t *lens, size_t cap,
+                           size_t *n, fws_errbuf *eb)
 {
     char *flat = malloc(b->len + 1);
     uint8_t *der = malloc(b->len + 1);
@@ -124,7 +101,7 @@ static fws_err make_client(const fws_est_client *cl, fws_http_client **out, fws_
     return fws_http_client_new(&o, out, eb);
 }
 
-static fws_err refused(int status, const body_buf *b, fws_errbuf *eb)
+static fws_err refused(int status, const fws_http_collect *b, fws_errbuf *eb)
 {
     size_t n = 0;
     while (n < b->len && n < 300 && b->data[n] != '\n' && b->data[n] >= 0x20 && b->data[n] < 0x7f)
@@ -134,7 +111,8 @@ static fws_err refused(int status, const body_buf *b, fws_errbuf *eb)
                     (const char *)b->data);
 }
 
-static fws_err perform(fws_http_client *h, const fws_http_request *req, body_buf *b, fws_errbuf *eb)
+static fws_err perform(fws_http_client *h, const fws_http_request *req, fws_http_collect *b,
+                       fws_errbuf *eb)
 {
     fws_errbuf local = {""};
     fws_err err = fws_http_do(h, req, NULL, &local);
@@ -153,7 +131,7 @@ fws_err fws_est_request(const fws_est_client *cl, fws_est_op op, const uint8_t *
     static const char *const post_headers[] = {"Content-Type: application/pkcs10",
                                                "Content-Transfer-Encoding: base64", NULL};
     char url[2048];
-    body_buf b = {NULL, 0, 0};
+    fws_http_collect b = {.cap = FWS_EST_RESPONSE_MAX, .keep_errors = 1}; /* errors: the message */
     char *req = NULL;
     fws_http_client *h = NULL;
     fws_err err = FWS_OK;
@@ -169,8 +147,8 @@ fws_err fws_est_request(const fws_est_client *cl, fws_est_op op, const uint8_t *
     fws_http_request r = {.url = url,
                           .body_max = FWS_EST_RESPONSE_MAX,
                           .error_body_max = FWS_EST_RESPONSE_MAX,
-                          .on_head = on_head,
-                          .sink = on_data,
+                          .on_head = fws_http_collect_head,
+                          .sink = fws_http_collect_sink,
                           .ctx = &b};
     b.data = malloc(FWS_EST_RESPONSE_MAX);
     if (b.data == NULL) {

@@ -459,6 +459,29 @@ static void test_pins(void **state)
     assert_int_equal(http_pins_check(two, &n, NULL), FWS_ERR_ARG);
 }
 
+/* The buffer collector: a 2xx body up to its cap; error pages dropped unless kept. */
+static void test_collect(void **state)
+{
+    (void)state;
+    uint8_t buf[8];
+    fws_http_response ok = {.status = 200}, missing = {.status = 404};
+    fws_http_collect c = {.data = buf, .cap = sizeof(buf)};
+    assert_int_equal(fws_http_collect_head(&c, &ok), FWS_OK);
+    assert_int_equal(fws_http_collect_sink(&c, (const uint8_t *)"abcde", 5), FWS_OK);
+    assert_int_equal(fws_http_collect_sink(&c, (const uint8_t *)"fgh", 3), FWS_OK);
+    assert_int_equal(c.len, 8);
+    assert_memory_equal(buf, "abcdefgh", 8);
+    assert_int_equal(fws_http_collect_sink(&c, (const uint8_t *)"i", 1), FWS_ERR_TOO_BIG);
+    fws_http_collect e = {.data = buf, .cap = sizeof(buf)};
+    assert_int_equal(fws_http_collect_head(&e, &missing), FWS_OK);
+    assert_int_equal(fws_http_collect_sink(&e, (const uint8_t *)"not found page", 14), FWS_OK);
+    assert_int_equal(e.len, 0);
+    assert_int_equal(e.status, 404);
+    e.keep_errors = 1;
+    assert_int_equal(fws_http_collect_sink(&e, (const uint8_t *)"gone", 4), FWS_OK);
+    assert_int_equal(e.len, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_bad_chunks),       cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_url_good),         cmocka_unit_test(test_url_bad),
         cmocka_unit_test(test_url_resolve),      cmocka_unit_test(test_pins),
+        cmocka_unit_test(test_collect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
